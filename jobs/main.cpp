@@ -1,0 +1,25 @@
+// The `aepipe` executable: one MPI process per rank, under mpirun, srun or alone.
+#include <cstdio>
+#include <exception>
+
+#include "h5/check.hpp"
+#include "jobs/command_line.hpp"
+#include "mpi/communicator.hpp"
+#include "mpi/session.hpp"
+
+int main(int argc, char** argv) {
+  try {
+    aepipe::mpi::Session session(argc, argv);
+    aepipe::h5::silence_library_errors();
+    int exit_code = 0;
+    {
+      const aepipe::mpi::Communicator world(MPI_COMM_WORLD);
+      exit_code = aepipe::jobs::run_command_line(argc, argv, world);
+    }
+    return exit_code;
+  } catch (const std::exception& error) {
+    // Only MPI start-up can fail here; there is no communicator to agree on.
+    std::fprintf(stderr, "aepipe: error: %s\n", error.what());
+    return 1;
+  }
+}

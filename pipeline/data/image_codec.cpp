@@ -1,0 +1,101 @@
+#include "data/image_codec.hpp"
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <memory>
+
+#include "data/image_integrity.hpp"
+#include "util/error.hpp"
+
+namespace aepipe::data {
+namespace {
+
+int natural_channels(int components) { return components <= 2 ? 1 : 3; }
+
+int byte_count(std::span<const std::uint8_t> bytes, const std::string& path) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    throw Error(cat("image file too large to decode (", bytes.size(), " bytes): ", path));
+  return static_cast<int>(bytes.size());
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error(cat("cannot open ", path, ": ", std::strerror(errno)));
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error(cat("cannot read ", path, ": size unknown"));
+  std::vector<std::uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw Error(cat("cannot read ", path, ": ", std::strerror(errno)));
+  return bytes;
+}
+
+ImageShape probe_image(std::span<const std::uint8_t> bytes, const std::string& path) {
+  if (bytes.empty()) throw Error(cat("cannot decode image ", path, ": the file is empty"));
+  int width = 0, height = 0, components = 0;
+  if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height,
+                             &components))
+    throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
+  if (width <= 0 || height <= 0)
+    throw Error(cat("cannot decode image ", path, ": size ", height, "x", width, " is empty"));
+  if (std::int64_t{width} * height > kMaxImagePixels)
+    throw Error(cat("cannot decode image ", path, ": ", height, "x", width,
+                    " pixels is more than the limit of ", kMaxImagePixels));
+  return {height, width, natural_channels(components)};
+}
+
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& path, int channels) {
+  const ImageShape shape = probe_image(bytes, path);
+  if (const std::string damage = check_image_bytes(bytes); !damage.empty())
+    throw Error(cat("cannot decode image ", path, ": ", damage));
+  const int wanted = channels == 0 ? shape.channels : channels;
+  int width = 0, height = 0, components = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components,
+                            wanted),
+      stbi_image_free);
+  if (!pixels) throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
+  Image image{height, width, wanted, {}};
+  image.pixels.assign(pixels.get(), pixels.get() + image.bytes());
+  return image;
+}
+
+Image resize_image(const Image& image, int height, int width) {
+  if (image.height == height && image.width == width) return image;
+  Image resized{height, width, image.channels, {}};
+  resized.pixels.resize(resized.bytes());
+  if (!stbir_resize_uint8(image.pixels.data(), image.width, image.height, 0,
+                          resized.pixels.data(), width, height, 0, image.channels))
+    throw Error(cat("cannot resize a ", image.height, "x", image.width, " image to ", height,
+                    "x", width));
+  return resized;
+}
+
+Image to_grayscale(const Image& image) {
+  if (image.channels == 1) return image;
+  Image grey{image.height, image.width, 1, {}};
+  grey.pixels.resize(grey.bytes());
+  const size_t pixels = grey.bytes();
+  const size_t stride = static_cast<size_t>(image.channels);
+  for (size_t i = 0; i < pixels; ++i) {
+    const std::uint8_t* rgb = image.pixels.data() + i * stride;
+    grey.pixels[i] = static_cast<std::uint8_t>((rgb[0] * 77 + rgb[1] * 150 + rgb[2] * 29) >> 8);
+  }
+  return grey;
+}
+
+void write_png(const std::string& path, const Image& image) {
+  if (!stbi_write_png(path.c_str(), image.width, image.height, image.channels,
+                      image.pixels.data(), image.width * image.channels))
+    throw Error(cat("cannot write PNG ", path));
+}
+
+}  // namespace aepipe::data

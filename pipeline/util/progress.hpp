@@ -1,0 +1,37 @@
+#pragma once
+// Progress of long work on rank 0 (DESIGN rule 6): a live bar redrawn in place on a terminal,
+// plain periodic lines without control characters when stderr is a file (Slurm logs).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace aepipe {
+
+class Progress {
+ public:
+  // `enabled` is false on ranks other than 0 and under --quiet. `unit` names what is
+  // counted ("images").
+  Progress(std::string stage, std::int64_t total, std::string unit, bool enabled);
+  void update(std::int64_t done);
+  // Ends the progress display (clears a terminal bar); the stage prints its summary.
+  void finish();
+  double seconds() const;
+
+ private:
+  void draw();
+
+  std::string stage_;
+  std::int64_t total_;
+  std::string unit_;
+  bool enabled_;
+  bool terminal_;
+  std::int64_t done_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+  bool finished_ = false;
+};
+
+// "1:02:03", "2:03" or "5s".
+std::string format_duration(double seconds);
+
+}  // namespace aepipe

@@ -1,0 +1,28 @@
+#pragma once
+// What every stage receives besides its own options: the communicator and the options every
+// command shares (DESIGN "The command line").
+#include <cstdint>
+#include <string>
+
+#include "mpi/communicator.hpp"
+#include "util/metrics.hpp"
+
+namespace aepipe::stages {
+
+struct CommonOptions {
+  std::string config;          // INI file the options came from ("" if none)
+  bool force = false;          // replace an existing output
+  std::uint64_t seed = 1;      // every random choice derives from it
+  int threads = 0;             // compute threads per rank; 0: cores on the node / ranks
+  bool quiet = false;          // no progress output
+  std::string metrics;         // JSON-lines file ("" for none)
+};
+
+struct StageContext {
+  const mpi::Communicator& comm;
+  CommonOptions common;
+  MetricsLog metrics;
+  bool show_progress() const { return comm.is_root() && !common.quiet; }
+};
+
+}  // namespace aepipe::stages
