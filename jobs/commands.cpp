@@ -55,7 +55,7 @@ class IngestCommand final : public Command {
         ("buffer-mb", po::value(&options_.buffer_mb)->value_name("MB"),
          "decoded pixels each rank holds per round (default 256)")
         ("deflate", po::value(&options_.deflate)->value_name("0-9"),
-         "zlib level of the output (default 4; 0 stores uncompressed)")
+         "zlib level of the output (default 1; 0 stores uncompressed)")
         ("chunk-kb", po::value(&options_.chunk_kb)->value_name("KB"),
          "target size of an /images chunk (default 1024)");
   }

@@ -22,7 +22,7 @@ struct IngestOptions {
   bool skip_bad = false;
   std::int64_t batch = 0;            // items per rank per round; 0: from buffer_mb
   std::int64_t buffer_mb = 256;      // decoded rows held per rank per round, MiB
-  int deflate = 4;
+  int deflate = 1;                   // zlib level: 1 is ~20% faster than 4 for 2% more bytes
   std::int64_t chunk_kb = 1024;      // target /images chunk size, KiB
 };
 

@@ -30,6 +30,14 @@ bool known_type(std::uint8_t code) {
 
 bool is_gzip(const std::uint8_t* bytes) { return bytes[0] == 0x1f && bytes[1] == 0x8b; }
 
+// zlib's message without the "<path>: " it puts in front.
+std::string gzip_reason(gzFile stream, const std::string& path) {
+  int code = 0;
+  std::string message = gzerror(stream, &code);
+  if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);
+  return message;
+}
+
 }  // namespace
 
 std::uint64_t IdxHeader::row_elements() const {
@@ -86,12 +94,9 @@ void IdxFile::read_exact(void* out, std::uint64_t bytes, const char* what) {
   while (bytes > 0) {
     const unsigned piece = static_cast<unsigned>(std::min<std::uint64_t>(bytes, 1u << 30));
     const int got = gzread(stream_.get(), cursor, piece);
-    if (got < 0) {
-      int code = 0;
-      const char* message = gzerror(stream_.get(), &code);
-      throw Error(cat(path_, ": cannot read the ", what, " at byte ", position_, ": ", message,
-                      " (corrupted)"));
-    }
+    if (got < 0)
+      throw Error(cat(path_, ": cannot read the ", what, " at byte ", position_, ": ",
+                      gzip_reason(stream_.get(), path_), " (corrupted)"));
     if (got == 0)
       throw Error(cat(path_, ": ends at byte ", position_, " inside the ", what, " (truncated)"));
     cursor += got;
@@ -103,16 +108,16 @@ void IdxFile::read_exact(void* out, std::uint64_t bytes, const char* what) {
 void IdxFile::skip_to(std::uint64_t offset) {
   if (offset < position_)
     throw Error(cat("internal: IDX rows of ", path_, " requested out of order"));
+  if (offset == position_) return;
+  if (!compressed_) {  // plain files seek directly
+    if (gzseek(stream_.get(), static_cast<z_off_t>(offset), SEEK_SET) < 0)
+      throw Error(cat(path_, ": cannot seek to byte ", offset));
+    position_ = offset;
+    return;
+  }
   std::vector<std::uint8_t> scratch(1 << 18);
   while (position_ < offset) {
     const std::uint64_t piece = std::min<std::uint64_t>(offset - position_, scratch.size());
-    if (!compressed_) {
-      // Plain files seek directly.
-      if (gzseek(stream_.get(), static_cast<z_off_t>(offset), SEEK_SET) < 0)
-        throw Error(cat(path_, ": cannot seek to byte ", offset));
-      position_ = offset;
-      return;
-    }
     read_exact(scratch.data(), piece, "data");
   }
 }
@@ -155,11 +160,9 @@ void IdxFile::verify_end() {
   skip_to(end);
   std::uint8_t extra = 0;
   const int got = gzread(stream_.get(), &extra, 1);
-  if (got < 0) {
-    int code = 0;
-    throw Error(cat(path_, ": damaged at its end: ", gzerror(stream_.get(), &code),
+  if (got < 0)
+    throw Error(cat(path_, ": damaged at its end: ", gzip_reason(stream_.get(), path_),
                     " (corrupted)"));
-  }
   if (got > 0) throw Error(cat(path_, ": has data after the ", header_.rows(), " rows"));
 }
 

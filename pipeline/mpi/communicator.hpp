@@ -11,6 +11,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "mpi/check.hpp"
@@ -46,10 +47,13 @@ class Communicator {
   void allreduce_min(std::span<T> values) const { allreduce(values, MPI_MIN); }
 
   template <class T>
+    requires std::is_arithmetic_v<T>
   T allreduce_sum(T value) const { allreduce(std::span<T>(&value, 1), MPI_SUM); return value; }
   template <class T>
+    requires std::is_arithmetic_v<T>
   T allreduce_max(T value) const { allreduce(std::span<T>(&value, 1), MPI_MAX); return value; }
   template <class T>
+    requires std::is_arithmetic_v<T>
   T allreduce_min(T value) const { allreduce(std::span<T>(&value, 1), MPI_MIN); return value; }
 
   // Eigen matrices and vectors (contiguous storage), any shape: summed element-wise.
@@ -60,11 +64,13 @@ class Communicator {
 
   // Exclusive prefix sum over ranks: rank r gets sum of `value` over ranks 0..r-1 (0 on rank 0).
   template <class T>
+    requires std::is_arithmetic_v<T>
   T exscan_sum(T value) const;
 
   template <class T>
   void broadcast(std::span<T> values, int root) const;
   template <class T>
+    requires std::is_arithmetic_v<T>
   T broadcast(T value, int root) const {
     broadcast(std::span<T>(&value, 1), root);
     return value;
@@ -103,6 +109,7 @@ void Communicator::allreduce(std::span<T> values, MPI_Op op) const {
 }
 
 template <class T>
+  requires std::is_arithmetic_v<T>
 T Communicator::exscan_sum(T value) const {
   T result{};
   check(MPI_Exscan(&value, &result, 1, datatype<T>(), MPI_SUM, comm_), "MPI_Exscan");

@@ -1,0 +1,106 @@
+// Config files and small text utilities of the command line.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "jobs/config_file.hpp"
+#include "unit/test_support.hpp"
+#include "util/atomic_output.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/progress.hpp"
+
+namespace aepipe::jobs {
+namespace {
+
+struct Parsed {
+  std::vector<std::string> inputs;
+  int tile = 0;
+  bool quiet = false;
+  std::string output;
+};
+
+po::options_description describe(Parsed& parsed) {
+  po::options_description options;
+  options.add_options()("input", po::value(&parsed.inputs)->multitoken(), "")(
+      "tile", po::value(&parsed.tile), "")("quiet", po::bool_switch(&parsed.quiet), "")(
+      "output", po::value(&parsed.output), "");
+  return options;
+}
+
+void parse(const std::string& path, const std::vector<const char*>& command_line,
+           Parsed& parsed) {
+  auto options = describe(parsed);
+  po::variables_map values;
+  std::vector<const char*> argv{"x"};
+  argv.insert(argv.end(), command_line.begin(), command_line.end());
+  po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), options), values);
+  store_config_file(path, "ingest", {"ingest", "train", "job"}, options, values);
+  po::notify(values);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    const std::string path = dir.path("job.ini");
+    std::ofstream(path) << text;
+    return path;
+  }
+  testing::ScratchDir dir;
+};
+
+TEST_F(ConfigFile, SectionValuesApplyAndTheCommandLineWins) {
+  const auto path = write(
+      "quiet = true\n[job]\nstages = ingest\n[ingest]\ninput = a.idx\ninput = b.idx\ntile = 8\n"
+      "output = file.h5\n[train]\nepochs = 3\n");
+  Parsed parsed;
+  parse(path, {"--tile", "16"}, parsed);
+  EXPECT_EQ(parsed.inputs, (std::vector<std::string>{"a.idx", "b.idx"}));
+  EXPECT_EQ(parsed.tile, 16);
+  EXPECT_TRUE(parsed.quiet);
+  EXPECT_EQ(parsed.output, "file.h5");
+}
+
+TEST_F(ConfigFile, UnknownKeysSectionsAndBadValuesAreUsageErrorsNamingThem) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"[ingest]\ntiles = 3\n", "tiles"},
+      {"[injest]\ntile = 3\n", "injest"},
+      {"[ingest]\ntile = many\n", "many"},
+      {"bogus = 1\n", "bogus"},
+      {"[ingest]\nconfig = other.ini\n", "config"}};
+  for (const auto& [text, named] : cases) {
+    Parsed parsed;
+    try {
+      parse(write(text), {}, parsed);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const UsageError& error) {
+      EXPECT_NE(std::string(error.what()).find(named), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("job.ini"), std::string::npos) << error.what();
+    }
+  }
+  Parsed parsed;
+  EXPECT_THROW(parse(dir.path("missing.ini"), {}, parsed), UsageError);
+}
+
+TEST(Json, QuotesControlCharactersAndRefusesNonFiniteNumbers) {
+  EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  EXPECT_EQ(JsonObject().add("x", 1.5).add("n", std::int64_t{3}).add("s", "t").str(),
+            "{\"x\":1.5,\"n\":3,\"s\":\"t\"}");
+  EXPECT_EQ(JsonObject().add("nan", 0.0 / 0.0).str(), "{\"nan\":null}");
+}
+
+TEST(Progress, DurationsReadNaturally) {
+  EXPECT_EQ(format_duration(5.2), "5s");
+  EXPECT_EQ(format_duration(125), "2:05");
+  EXPECT_EQ(format_duration(3723), "1:02:03");
+  EXPECT_EQ(format_duration(-1), "?");
+}
+
+TEST(AtomicOutput, TemporaryNamesAreRecognised) {
+  EXPECT_TRUE(is_temporary_output("/a/.data.h5.aepipe-tmp-123-456"));
+  EXPECT_FALSE(is_temporary_output("/a/data.h5"));
+  EXPECT_FALSE(is_temporary_output("/a/.hidden.h5"));
+}
+
+}  // namespace
+}  // namespace aepipe::jobs
