@@ -211,7 +211,9 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
   data::DataFileWriter writer(comm, options.output, layout);
 
   const std::int64_t items = source->size();
-  const std::int64_t per_rank = items_per_round(options, spec, natural);
+  // Never more than an even share, so small inputs still spread over every rank.
+  const std::int64_t even_share = std::max<std::int64_t>(1, (items + comm.size() - 1) / comm.size());
+  const std::int64_t per_rank = std::min(items_per_round(options, spec, natural), even_share);
   const std::int64_t per_round = per_rank * comm.size();
   Progress progress("ingest", items, "images", context.show_progress());
   std::int64_t skipped = 0;
