@@ -8,6 +8,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libeigen3-dev libboost-program-options-dev libgtest-dev libstb-dev zlib1g-dev
+  libdnnl-dev                      # oneDNN: the float GEMM kernel
   dataset-fashion-mnist            # the default job's data
   python3-h5py python3-numpy       # end-to-end tests read our files with h5py
 )

@@ -1,0 +1,269 @@
+#include "nn/autoencoder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "nn/gemm.hpp"
+#include "util/error.hpp"
+
+namespace aepipe::nn {
+
+template <class T>
+Autoencoder<T>::Autoencoder(const Architecture& architecture, const Objective& objective)
+    : architecture_(architecture) {
+  if (architecture.pca || architecture.sizes.size() < 2)
+    throw Error("internal: an Autoencoder needs layer sizes (PCA is built elsewhere)");
+  const std::size_t encoder_layers = architecture.encoder_layers();
+  std::size_t offset = 0;
+  // Encoder layers, then decoder layers (mirrored sizes).
+  for (std::size_t l = 0; l < 2 * encoder_layers; ++l) {
+    LayerSlots slot;
+    const bool decoder = l >= encoder_layers;
+    const std::size_t mirrored = 2 * encoder_layers - 1 - l;  // encoder layer of a decoder layer
+    slot.in = decoder ? architecture.sizes[mirrored + 1] : architecture.sizes[l];
+    slot.out = decoder ? architecture.sizes[mirrored] : architecture.sizes[l + 1];
+    slot.tied = decoder && architecture.tied;
+    if (slot.tied) {
+      slot.weight_offset = slots_[mirrored].weight_offset;
+    } else {
+      slot.weight_offset = offset;
+      offset += static_cast<std::size_t>(slot.in * slot.out);
+    }
+    slot.bias_offset = offset;
+    offset += static_cast<std::size_t>(slot.out);
+    slots_.push_back(slot);
+  }
+  parameters_.assign(offset, T(0));
+  gradients_.assign(offset, T(0));
+  activations_.resize(2 * encoder_layers + 1);
+  set_objective(objective);
+}
+
+template <class T>
+void Autoencoder<T>::set_objective(const Objective& objective) {
+  if (objective.loss == Loss::kCrossEntropy && architecture_.decoder.back() != Activation::kSigmoid)
+    throw UsageError("--loss xent needs a sigmoid output activation (--output-activation sigmoid)");
+  if (objective.sparsity == Sparsity::kKl && architecture_.encoder.back() != Activation::kSigmoid)
+    throw UsageError("--sparsity kl needs a sigmoid code activation (--code-activation sigmoid)");
+  if (objective.sparsity == Sparsity::kKl && !(objective.rho > 0 && objective.rho < 1))
+    throw UsageError(cat("--rho must lie in (0, 1), got ", objective.rho));
+  if (objective.sparsity == Sparsity::kTopK &&
+      (objective.k < 1 || objective.k > architecture_.code_size()))
+    throw UsageError(cat("--k must lie in 1..", architecture_.code_size(), " (the code size), got ",
+                         objective.k));
+  if (objective.beta < 0 || objective.weight_decay < 0)
+    throw UsageError("--beta and --weight-decay must be >= 0");
+  objective_ = objective;
+}
+
+template <class T>
+bool Autoencoder<T>::tied(std::size_t layer) const { return slots_.at(layer).tied; }
+
+template <class T>
+Activation Autoencoder<T>::activation(std::size_t layer) const {
+  const std::size_t encoder_layers = architecture_.encoder_layers();
+  return layer < encoder_layers ? architecture_.encoder[layer]
+                                : architecture_.decoder[layer - encoder_layers];
+}
+
+template <class T>
+typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight(std::size_t layer) {
+  const auto& slot = slots_.at(layer);
+  // A tied layer's stored weight has its mirrored encoder's shape [in, out].
+  return slot.tied ? MatrixMap(parameters_.data() + slot.weight_offset, slot.in, slot.out)
+                   : MatrixMap(parameters_.data() + slot.weight_offset, slot.out, slot.in);
+}
+
+template <class T>
+typename Autoencoder<T>::VectorMap Autoencoder<T>::bias(std::size_t layer) {
+  const auto& slot = slots_.at(layer);
+  return VectorMap(parameters_.data() + slot.bias_offset, slot.out);
+}
+
+template <class T>
+typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight_gradient(std::size_t layer) {
+  const auto& slot = slots_.at(layer);
+  return slot.tied ? MatrixMap(gradients_.data() + slot.weight_offset, slot.in, slot.out)
+                   : MatrixMap(gradients_.data() + slot.weight_offset, slot.out, slot.in);
+}
+
+template <class T>
+typename Autoencoder<T>::VectorMap Autoencoder<T>::bias_gradient(std::size_t layer) {
+  const auto& slot = slots_.at(layer);
+  return VectorMap(gradients_.data() + slot.bias_offset, slot.out);
+}
+
+template <class T>
+void Autoencoder<T>::initialize(std::uint64_t seed) {
+  std::mt19937_64 generator(seed);
+  // Uniform in [-1, 1) from raw 64-bit draws: identical on every platform and rank.
+  const auto uniform = [&] {
+    return static_cast<T>(static_cast<double>(generator() >> 11) * 0x1.0p-52 - 1.0);
+  };
+  std::fill(parameters_.begin(), parameters_.end(), T(0));
+  for (std::size_t l = 0; l < layer_count(); ++l) {
+    if (slots_[l].tied) continue;
+    const auto& slot = slots_[l];
+    const double fan = activation(l) == Activation::kRelu
+                           ? static_cast<double>(slot.in) / 2.0
+                           : static_cast<double>(slot.in + slot.out) / 2.0;
+    const T limit = static_cast<T>(std::sqrt(3.0 / fan));
+    for (auto& value : weight(l).reshaped()) value = limit * uniform();
+  }
+}
+
+template <class T>
+void Autoencoder<T>::layer_forward(std::size_t layer) {
+  const auto& slot = slots_[layer];
+  const Matrix& in = activations_[layer];
+  Matrix& out = activations_[layer + 1];
+  out.resize(slot.out, in.cols());
+  MatrixMap w = weight(layer);
+  gemm<T>(T(1), w, slot.tied ? Transpose::kYes : Transpose::kNo, in, Transpose::kNo, T(0), out);
+  out.colwise() += bias(layer);
+  activate<T>(activation(layer), out);
+}
+
+template <class T>
+void Autoencoder<T>::keep_top_k(Matrix& code) {
+  const Eigen::Index k = objective_.k;
+  top_k_mask_.setZero(code.rows(), code.cols());
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(code.rows()));
+  for (Eigen::Index column = 0; column < code.cols(); ++column) {
+    std::iota(order.begin(), order.end(), 0);
+    // Ties broken by unit index so the kept set is deterministic.
+    std::nth_element(order.begin(), order.begin() + (k - 1), order.end(),
+                     [&](Eigen::Index a, Eigen::Index b) {
+                       const T va = code(a, column), vb = code(b, column);
+                       return va > vb || (va == vb && a < b);
+                     });
+    for (Eigen::Index i = 0; i < k; ++i) top_k_mask_(order[static_cast<std::size_t>(i)], column) = T(1);
+  }
+  code.array() *= top_k_mask_.array();
+}
+
+template <class T>
+const typename Autoencoder<T>::Matrix& Autoencoder<T>::encode(const Matrix& input) {
+  if (input.rows() != architecture_.input_size())
+    throw Error(cat("internal: input of ", input.rows(), " values for a network taking ",
+                    architecture_.input_size()));
+  activations_[0] = input;
+  for (std::size_t l = 0; l < architecture_.encoder_layers(); ++l) layer_forward(l);
+  if (objective_.sparsity == Sparsity::kTopK) keep_top_k(activations_[architecture_.encoder_layers()]);
+  return code();
+}
+
+template <class T>
+const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& input) {
+  encode(input);
+  for (std::size_t l = architecture_.encoder_layers(); l < layer_count(); ++l) layer_forward(l);
+  return output();
+}
+
+template <class T>
+T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch,
+                           const Vector* rho_hat) {
+  const T scale = T(1) / static_cast<T>(global_batch);
+  const Matrix& reconstruction = output();
+  T loss = 0;
+  delta_ = reconstruction - target;
+  if (objective_.loss == Loss::kMse) {
+    loss = T(0.5) * delta_.squaredNorm();
+    multiply_by_derivative<T>(activation(layer_count() - 1), reconstruction, delta_);
+  } else {
+    // Sigmoid output and cross-entropy: dLoss/dz = x^ - x (delta_ as it is).
+    constexpr T kFloor = std::is_same_v<T, float> ? T(1e-7) : T(1e-15);
+    const auto x = target.array();
+    const auto y = reconstruction.array().max(kFloor).min(T(1) - kFloor);
+    loss = -(x * y.log() + (T(1) - x) * (T(1) - y).log()).sum();
+  }
+  delta_ *= scale;
+
+  const std::size_t code_layer = architecture_.encoder_layers();  // activations_[code_layer]
+  std::fill(gradients_.begin(), gradients_.end(), T(0));
+  for (std::size_t l = layer_count(); l-- > 0;) {
+    const auto& slot = slots_[l];
+    const Matrix& in = activations_[l];
+    bias_gradient(l) = delta_.rowwise().sum();
+    MatrixMap weight_grad = weight_gradient(l);
+    // Tied weights collect from both layers: beta = 1 adds to what is already there.
+    if (slot.tied)
+      gemm<T>(T(1), in, Transpose::kNo, delta_, Transpose::kYes, T(1), weight_grad);
+    else
+      gemm<T>(T(1), delta_, Transpose::kNo, in, Transpose::kYes, T(1), weight_grad);
+    if (l == 0) break;
+
+    next_delta_.resize(slot.in, delta_.cols());
+    MatrixMap w = weight(l);
+    gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta_, Transpose::kNo, T(0),
+            next_delta_);
+    if (l == code_layer) {
+      const Matrix& code_activation = activations_[code_layer];
+      const T beta = static_cast<T>(objective_.beta);
+      switch (objective_.sparsity) {
+        case Sparsity::kKl: {
+          if (rho_hat == nullptr) throw Error("internal: kl sparsity without the mean activation");
+          const T rho = static_cast<T>(objective_.rho);
+          const Vector clamped = rho_hat->array().max(T(1e-6)).min(T(1) - T(1e-6));
+          const Vector term =
+              beta * scale * (-rho / clamped.array() + (T(1) - rho) / (T(1) - clamped.array()));
+          next_delta_.colwise() += term;
+          break;
+        }
+        case Sparsity::kL1:
+          loss += beta * code_activation.cwiseAbs().sum();
+          next_delta_ += (beta * scale) * code_activation.cwiseSign();
+          break;
+        case Sparsity::kTopK: next_delta_.array() *= top_k_mask_.array(); break;
+        case Sparsity::kNone: break;
+      }
+    }
+    multiply_by_derivative<T>(activation(l - 1), in, next_delta_);
+    std::swap(delta_, next_delta_);
+  }
+  return loss * scale;
+}
+
+template <class T>
+T Autoencoder<T>::kl_penalty(const Vector& rho_hat) const {
+  if (objective_.sparsity != Sparsity::kKl) return T(0);
+  const T rho = static_cast<T>(objective_.rho);
+  const auto r = rho_hat.array().max(T(1e-6)).min(T(1) - T(1e-6));
+  return static_cast<T>(objective_.beta) *
+         (rho * (rho / r).log() + (T(1) - rho) * ((T(1) - rho) / (T(1) - r)).log()).sum();
+}
+
+template <class T>
+T Autoencoder<T>::weight_decay_penalty() const {
+  if (objective_.weight_decay == 0) return T(0);
+  T sum = 0;
+  for (std::size_t l = 0; l < layer_count(); ++l) {
+    if (slots_[l].tied) continue;
+    const auto& slot = slots_[l];
+    Eigen::Map<const Vector> w(parameters_.data() + slot.weight_offset, slot.in * slot.out);
+    sum += w.squaredNorm();
+  }
+  return static_cast<T>(objective_.weight_decay) / 2 * sum;
+}
+
+template <class T>
+T Autoencoder<T>::add_weight_decay() {
+  if (objective_.weight_decay == 0) return T(0);
+  const T lambda = static_cast<T>(objective_.weight_decay);
+  for (std::size_t l = 0; l < layer_count(); ++l) {
+    if (slots_[l].tied) continue;
+    const auto& slot = slots_[l];
+    const auto count = static_cast<Eigen::Index>(slot.in * slot.out);
+    Eigen::Map<const Vector> w(parameters_.data() + slot.weight_offset, count);
+    VectorMap g(gradients_.data() + slot.weight_offset, count);
+    g += lambda * w;
+  }
+  return weight_decay_penalty();
+}
+
+template class Autoencoder<float>;
+template class Autoencoder<double>;
+
+}  // namespace aepipe::nn

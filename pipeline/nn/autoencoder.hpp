@@ -1,0 +1,95 @@
+#pragma once
+// An autoencoder of dense layers: encoder layers 0..L-1 map the input to the code, decoder
+// layers L..2L-1 map it back. All parameters live in one flat buffer and all gradients in
+// another (so one MPI_Allreduce combines a step); layers are views into them:
+//   layer l: W_l [out, in] (column-major), then b_l [out]; a tied decoder layer has only
+//   its bias and uses the transpose of its mirrored encoder weight.
+// Batches are column-major [features, samples]: one column per sample.
+#include <Eigen/Core>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nn/architecture.hpp"
+#include "nn/objective.hpp"
+
+namespace aepipe::nn {
+
+template <class T>
+class Autoencoder {
+ public:
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using MatrixMap = Eigen::Map<Matrix>;
+  using VectorMap = Eigen::Map<Vector>;
+
+  Autoencoder(const Architecture& architecture, const Objective& objective);
+  Autoencoder(const Autoencoder&) = delete;  // layer views point into the buffers
+  Autoencoder& operator=(const Autoencoder&) = delete;
+
+  const Architecture& architecture() const { return architecture_; }
+  const Objective& objective() const { return objective_; }
+  void set_objective(const Objective& objective);
+  std::size_t layer_count() const { return 2 * architecture_.encoder_layers(); }
+  bool tied(std::size_t layer) const;
+  Activation activation(std::size_t layer) const;
+  // The weight used by `layer` as stored: for a tied decoder layer, its encoder's weight
+  // (which the layer applies transposed).
+  MatrixMap weight(std::size_t layer);
+  VectorMap bias(std::size_t layer);
+  MatrixMap weight_gradient(std::size_t layer);
+  VectorMap bias_gradient(std::size_t layer);
+
+  std::span<T> parameters() { return parameters_; }
+  std::span<T> gradients() { return gradients_; }
+  std::span<const T> parameters() const { return parameters_; }
+
+  // Glorot-uniform weights (He-uniform before relu), zero biases; same on every rank.
+  void initialize(std::uint64_t seed);
+
+  // Runs the whole network; input [D, b]. Returns the reconstruction [D, b].
+  const Matrix& forward(const Matrix& input);
+  // Runs the encoder only. Returns the code [k, b].
+  const Matrix& encode(const Matrix& input);
+  const Matrix& code() const { return activations_[architecture_.encoder_layers()]; }
+  const Matrix& output() const { return activations_.back(); }
+  // Sum over this rank's samples of each code unit's activation [k]: allreduced and divided
+  // by the global batch it gives rho^ for the KL term.
+  Vector code_sum() const { return code().rowwise().sum(); }
+
+  // After forward(): overwrites gradients() with the gradient of this rank's share of the
+  // data terms (reconstruction, L1, KL with the given global rho^), each sample weighted
+  // 1/global_batch, so summing over ranks gives the global batch's gradient. Returns this
+  // rank's share of the reconstruction (+ L1) loss. `rho_hat` is needed for kl only.
+  T backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat);
+  // beta * sum_j KL(rho || rho^_j) (the same on every rank: add it once).
+  T kl_penalty(const Vector& rho_hat) const;
+  // Adds lambda * W to the weight gradients; returns lambda/2 sum ||W||^2.
+  T add_weight_decay();
+  // lambda/2 sum ||W||^2 without touching gradients.
+  T weight_decay_penalty() const;
+
+ private:
+  struct LayerSlots {
+    Eigen::Index in = 0, out = 0;
+    std::size_t weight_offset = 0;  // into parameters_/gradients_ (of the mirrored layer if tied)
+    std::size_t bias_offset = 0;
+    bool tied = false;
+  };
+  void layer_forward(std::size_t layer);
+  void keep_top_k(Matrix& code);
+
+  Architecture architecture_;
+  Objective objective_;
+  std::vector<LayerSlots> slots_;
+  std::vector<T> parameters_;
+  std::vector<T> gradients_;
+  std::vector<Matrix> activations_;  // a_0 = input, a_l = output of layer l-1
+  Matrix top_k_mask_;                // 1 where a code unit was kept (topk only)
+  Matrix delta_, next_delta_;        // backpropagation scratch, reused across steps
+};
+
+extern template class Autoencoder<float>;
+extern template class Autoencoder<double>;
+
+}  // namespace aepipe::nn

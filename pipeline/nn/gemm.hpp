@@ -1,0 +1,36 @@
+#pragma once
+// The one seam every dense product of the networks goes through, so the kernel is chosen in
+// one place: oneDNN's sgemm (JIT, picks AVX2/AVX-512 at run time, so builds need no
+// -march=native) for float, Eigen for double (gradient checks).
+//
+// Column-major, BLAS semantics: C = alpha * op(A) * op(B) + beta * C with op(A) [m, k],
+// op(B) [k, n], C [m, n]; lda/ldb/ldc are the column strides of the stored matrices.
+#include <Eigen/Core>
+
+namespace aepipe::nn {
+
+enum class Transpose { kNo, kYes };
+
+template <class T>
+void gemm(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
+          Eigen::Index k, T alpha, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb,
+          T beta, T* c, Eigen::Index ldc);
+
+// C = alpha * op(A) * op(B) + beta * C for contiguous column-major Eigen matrices.
+template <class T, class MatrixA, class MatrixB, class MatrixC>
+void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b,
+          Transpose transpose_b, T beta, MatrixC& c) {
+  const Eigen::Index m = transpose_a == Transpose::kNo ? a.rows() : a.cols();
+  const Eigen::Index k = transpose_a == Transpose::kNo ? a.cols() : a.rows();
+  const Eigen::Index n = transpose_b == Transpose::kNo ? b.cols() : b.rows();
+  eigen_assert(c.rows() == m && c.cols() == n);
+  eigen_assert((transpose_b == Transpose::kNo ? b.rows() : b.cols()) == k);
+  gemm<T>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.rows(), b.data(), b.rows(), beta,
+          c.data(), c.rows());
+}
+
+// Compute threads for the float kernel (oneDNN's OpenMP pool) on this rank.
+void set_compute_threads(int threads);
+int compute_threads();
+
+}  // namespace aepipe::nn
