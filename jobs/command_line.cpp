@@ -9,6 +9,7 @@
 #include "mpi/agreement.hpp"
 #include "util/error.hpp"
 #include "util/report.hpp"
+#include "util/stop_signal.hpp"
 
 #ifndef AEPIPE_VERSION_STRING
 #define AEPIPE_VERSION_STRING "unknown"
@@ -38,7 +39,8 @@ void print_tool_help(const std::vector<std::unique_ptr<Command>>& commands) {
               "       aepipe <command> --help\n       aepipe --version\n\ncommands:\n");
   for (const auto& command : commands)
     std::printf("  %-10s %s\n", command->name().c_str(), command->summary().c_str());
-  std::printf("\nexit codes: 0 ok, 1 failure, 2 usage error\n");
+  std::printf("\nexit codes: 0 ok, 1 failure, 2 usage error, 75 stopped by SIGTERM/SIGUSR1 after "
+              "saving a checkpoint (rerun with --resume)\n");
 }
 
 // Parses and runs; usage problems throw UsageError identically on every rank.
@@ -108,6 +110,9 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
 int run_command_line(int argc, char** argv, const mpi::Communicator& comm) {
   try {
     return parse_and_run(argc, argv, comm);
+  } catch (const StopRequested& stop) {
+    if (comm.is_root()) std::fprintf(stderr, "aepipe: %s\n", stop.what());
+    return stop.exit_code();
   } catch (const mpi::RankError& error) {
     // Agreed on by every rank: one line, from rank 0.
     if (comm.is_root()) print_error(error.what(), error.rank());

@@ -2,7 +2,9 @@
 
 #include "jobs/command.hpp"
 #include "stages/ingest.hpp"
+#include "stages/evaluate.hpp"
 #include "stages/inspect.hpp"
+#include "stages/train.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::jobs {
@@ -70,6 +72,87 @@ class IngestCommand final : public Command {
   std::string resize_;
 };
 
+class TrainCommand final : public Command {
+ public:
+  std::string name() const override { return "train"; }
+  std::string summary() const override {
+    return "learn an autoencoder (or PCA) from a data file with data-parallel SGD";
+  }
+  std::string usage() const override {
+    return "aepipe train --input data.h5 --output model.h5 --arch 784-1000-500-250-30 [options]";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()
+        ("input,i", po::value(&o.input)->value_name("FILE"), "the data file to learn from")
+        ("output,o", po::value(&o.output)->value_name("FILE"), "the model file to write")
+        ("arch", po::value(&o.arch)->value_name("SPEC"),
+         "layer sizes, input first, code last (784-1000-500-250-30; a size may carry "
+         ":activation), or pca:K for closed-form PCA")
+        ("activation", po::value(&o.activation)->value_name("F"), "hidden layers: sigmoid, tanh, relu (default), linear")
+        ("code-activation", po::value(&o.code_activation)->value_name("F"), "code layer (default linear)")
+        ("output-activation", po::value(&o.output_activation)->value_name("F"), "output layer (default sigmoid)")
+        ("loss", po::value(&o.loss)->value_name("mse|xent"), "reconstruction loss (default xent; needs a sigmoid output)")
+        ("epochs", po::value(&o.epochs)->value_name("E"), "passes over the training rows (default 20)")
+        ("batch", po::value(&o.batch)->value_name("B"), "global batch, split over the ranks (default 128)")
+        ("optimizer", po::value(&o.optimizer)->value_name("adam|sgd"), "default adam")
+        ("lr", po::value(&o.lr)->value_name("X"), "peak learning rate (default 0.002)")
+        ("momentum", po::value(&o.momentum)->value_name("X"), "sgd momentum (default 0.9)")
+        ("warmup", po::value(&o.warmup)->value_name("STEPS"), "linear warm-up (default 2% of the steps, at most 1000)")
+        ("lr-decay", po::value(&o.lr_decay)->value_name("cosine|linear|none"), "after warm-up (default cosine)")
+        ("final-lr-fraction", po::value(&o.final_lr_fraction)->value_name("X"), "decay ends at lr times this (default 0.01)")
+        ("reference-batch", po::value(&o.reference_batch)->value_name("B"),
+         "linear scaling rule: lr is multiplied by batch / B (default off)")
+        ("weight-decay", po::value(&o.weight_decay)->value_name("LAMBDA"), "lambda/2 ||W||^2 (default 0)")
+        ("sparsity", po::value(&o.sparsity)->value_name("none|kl|l1|topk"), "sparsity of the code (default none)")
+        ("rho", po::value(&o.rho)->value_name("X"), "kl: target mean activation (default 0.05)")
+        ("beta", po::value(&o.beta)->value_name("X"), "kl/l1: weight of the sparsity term (default 3)")
+        ("k", po::value(&o.k)->value_name("N"), "topk: code units kept per sample")
+        ("noise", po::value(&o.noise)->value_name("SPEC"), "denoising: gaussian:0.1, mask:0.3 or saltpepper:0.1")
+        ("tied", po::bool_switch(&o.tied), "decoder weights are the encoder's transposed")
+        ("pretrain-epochs", po::value(&o.pretrain_epochs)->value_name("E"),
+         "greedy layer-wise pretraining epochs per layer before fine-tuning (default 0)")
+        ("normalise", po::value(&o.normalise)->value_name("none|pixel|patch"),
+         "input mapping stored in the model (default none: pixels / 255)")
+        ("validation", po::value(&o.validation)->value_name("FRACTION"), "rows held out for validation (default 0.05)")
+        ("buffer-mb", po::value(&o.buffer_mb)->value_name("MB"), "streaming memory per rank (default 256)")
+        ("checkpoint-every", po::value(&o.checkpoint_every)->value_name("STEPS"),
+         "also checkpoint every N steps (always at each epoch's end)")
+        ("resume", po::bool_switch(&o.resume), "continue from OUTPUT.checkpoint if it exists");
+  }
+  void run(const stages::StageContext& context) override { stages::run_train(options_, context); }
+
+ private:
+  stages::TrainOptions options_;
+};
+
+class EvaluateCommand final : public Command {
+ public:
+  std::string name() const override { return "evaluate"; }
+  std::string summary() const override {
+    return "reconstruction quality of a model on a data file, beside PCA";
+  }
+  std::string usage() const override {
+    return "aepipe evaluate --model model.h5 --input data.h5 [--baseline-data train.h5] [--no-baseline]";
+  }
+  void add_options(po::options_description& options) override {
+    options.add_options()
+        ("model,m", po::value(&options_.model)->value_name("FILE"), "the model to evaluate")
+        ("input,i", po::value(&options_.input)->value_name("FILE"), "the data file (e.g. test images)")
+        ("baseline-data", po::value(&options_.baseline_data)->value_name("FILE"),
+         "fit the PCA baseline here (default: the model's training data)")
+        ("no-baseline", po::bool_switch(&no_baseline_), "skip the PCA baseline");
+  }
+  void run(const stages::StageContext& context) override {
+    options_.baseline = !no_baseline_;
+    stages::run_evaluate(options_, context);
+  }
+
+ private:
+  stages::EvaluateOptions options_;
+  bool no_baseline_ = false;
+};
+
 class InspectCommand final : public Command {
  public:
   std::string name() const override { return "inspect"; }
@@ -96,6 +179,8 @@ class InspectCommand final : public Command {
 std::vector<std::unique_ptr<Command>> all_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<IngestCommand>());
+  commands.push_back(std::make_unique<TrainCommand>());
+  commands.push_back(std::make_unique<EvaluateCommand>());
   commands.push_back(std::make_unique<InspectCommand>());
   return commands;
 }

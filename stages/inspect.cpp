@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/data_file.hpp"
+#include "nn/model_file.hpp"
 #include "h5/attribute.hpp"
 #include "h5/check.hpp"
 #include "h5/dataset.hpp"
@@ -22,6 +23,7 @@ namespace {
 // Newest version of each file kind this build reads.
 std::int64_t newest_known_version(const std::string& kind) {
   if (kind == data::kDataFormat) return data::kDataVersion;
+  if (kind == nn::kModelFormat) return nn::kModelVersion;
   return 0;
 }
 

@@ -41,6 +41,11 @@ double Progress::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+void Progress::update(std::int64_t done, const std::string& detail) {
+  detail_ = detail;
+  update(done);
+}
+
 void Progress::update(std::int64_t done) {
   done_ = done;
   if (!enabled_) return;
@@ -68,7 +73,8 @@ void Progress::draw() {
   const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;
   const std::string line =
       cat(stage_, ": ", done_, "/", total_, " ", unit_, " (", static_cast<int>(fraction * 100),
-          "%), ", static_cast<std::int64_t>(rate), " ", unit_, "/s, ETA ", format_duration(eta));
+          "%), ", detail_.empty() ? "" : detail_ + ", ", static_cast<std::int64_t>(rate), " ",
+          unit_, "/s, ETA ", format_duration(eta));
   if (terminal_) {
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(fraction * kWidth);

@@ -13,6 +13,8 @@ class Progress {
   // counted ("images").
   Progress(std::string stage, std::int64_t total, std::string unit, bool enabled);
   void update(std::int64_t done);
+  // With a short stage-specific figure shown after the count, e.g. "loss 0.0213".
+  void update(std::int64_t done, const std::string& detail);
   // Ends the progress display (clears a terminal bar); the stage prints its summary.
   void finish();
   double seconds() const;
@@ -26,6 +28,7 @@ class Progress {
   bool enabled_;
   bool terminal_;
   std::int64_t done_ = 0;
+  std::string detail_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   bool finished_ = false;

@@ -1,0 +1,78 @@
+#include "nn/optimizer.hpp"
+
+#include <cmath>
+
+#include "util/error.hpp"
+
+namespace aepipe::nn {
+
+double Schedule::rate(std::int64_t step) const {
+  if (warmup_steps > 0 && step < warmup_steps)
+    return lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  const std::int64_t decay_steps = std::max<std::int64_t>(1, total_steps - warmup_steps);
+  const double progress =
+      std::min(1.0, static_cast<double>(step - warmup_steps) / static_cast<double>(decay_steps));
+  const double floor = lr * final_fraction;
+  switch (decay) {
+    case Decay::kNone: return lr;
+    case Decay::kCosine: return floor + (lr - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
+    case Decay::kLinear: return lr + (floor - lr) * progress;
+  }
+  return lr;
+}
+
+Schedule::Decay parse_decay(const std::string& text) {
+  if (text == "cosine") return Schedule::Decay::kCosine;
+  if (text == "linear") return Schedule::Decay::kLinear;
+  if (text == "none") return Schedule::Decay::kNone;
+  throw UsageError(cat("unknown learning-rate decay '", text, "' (use cosine, linear or none)"));
+}
+
+std::string to_string(Schedule::Decay decay) {
+  switch (decay) {
+    case Schedule::Decay::kNone: return "none";
+    case Schedule::Decay::kCosine: return "cosine";
+    case Schedule::Decay::kLinear: return "linear";
+  }
+  return "?";
+}
+
+Optimizer::Kind parse_optimizer(const std::string& text) {
+  if (text == "adam") return Optimizer::Kind::kAdam;
+  if (text == "sgd") return Optimizer::Kind::kSgd;
+  throw UsageError(cat("unknown optimizer '", text, "' (use adam or sgd)"));
+}
+
+std::string to_string(Optimizer::Kind kind) { return kind == Optimizer::Kind::kAdam ? "adam" : "sgd"; }
+
+Optimizer::Optimizer(Kind kind, std::size_t parameters, double momentum, double beta1,
+                     double beta2, double epsilon)
+    : kind_(kind), momentum_(momentum), beta1_(beta1), beta2_(beta2), epsilon_(epsilon),
+      first_(parameters, 0.0f), second_(kind == Kind::kAdam ? parameters : 0, 0.0f) {}
+
+void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr) {
+  ++steps_;
+  const std::size_t n = parameters.size();
+  if (kind_ == Kind::kSgd) {
+    const float mu = static_cast<float>(momentum_), rate = static_cast<float>(lr);
+    for (std::size_t i = 0; i < n; ++i) {
+      first_[i] = mu * first_[i] + gradients[i];
+      parameters[i] -= rate * first_[i];
+    }
+    return;
+  }
+  const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
+  const double t = static_cast<double>(steps_);
+  // Bias corrections folded into the step size (Kingma & Ba, section 2).
+  const float rate = static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta2_, t)) /
+                                        (1.0 - std::pow(beta1_, t)));
+  const float eps = static_cast<float>(epsilon_ * std::sqrt(1.0 - std::pow(beta2_, t)));
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = gradients[i];
+    first_[i] = b1 * first_[i] + (1.0f - b1) * g;
+    second_[i] = b2 * second_[i] + (1.0f - b2) * g * g;
+    parameters[i] -= rate * first_[i] / (std::sqrt(second_[i]) + eps);
+  }
+}
+
+}  // namespace aepipe::nn

@@ -1,0 +1,89 @@
+#include "nn/pca.hpp"
+
+#include <Eigen/Eigenvalues>
+
+#include "mpi/agreement.hpp"
+#include "nn/dataset_pass.hpp"
+#include "nn/gemm.hpp"
+#include "util/error.hpp"
+
+namespace aepipe::nn {
+
+PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
+               const Normalisation& normalisation, Eigen::Index components,
+               const mpi::Communicator& comm) {
+  const auto dim = static_cast<Eigen::Index>(reader.shape().bytes());
+  constexpr Eigen::Index kMaxDim = 8192;  // a [D, D] double covariance of 512 MiB
+  if (dim > kMaxDim)
+    throw Error(cat("PCA of ", dim, "-dimensional rows needs a ", dim, "x", dim,
+                    " covariance; use --resize, --tile or --patches to stay under ", kMaxDim));
+  if (components > dim)
+    throw UsageError(cat("pca:", components, " asks for more components than the ", dim,
+                         " input values"));
+
+  // Pass 1: the mean. Pass 2: the scatter of centred rows (float GEMM per chunk, summed in
+  // double), which keeps the covariance accurate without a huge single-precision sum.
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(dim);
+  double count = 0;
+  Eigen::MatrixXf batch;
+  mpi::collectively(comm, [&] {
+    for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
+                   [&](const auto& pixels, const auto& rows) {
+                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
+                     sum += batch.rowwise().sum().cast<double>();
+                     count += static_cast<double>(rows.size());
+                   });
+  });
+  comm.allreduce_sum(sum);
+  count = comm.allreduce_sum(count);
+  if (count < 2) throw Error(cat("PCA needs at least 2 training rows, ", reader.path(), " has ", count));
+  const Eigen::VectorXd mean = sum / count;
+  const Eigen::VectorXf mean_float = mean.cast<float>();
+
+  Eigen::MatrixXd scatter = Eigen::MatrixXd::Zero(dim, dim);
+  Eigen::MatrixXf chunk_scatter(dim, dim);
+  mpi::collectively(comm, [&] {
+    for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
+                   [&](const auto& pixels, const auto& rows) {
+                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
+                     batch.colwise() -= mean_float;
+                     gemm<float>(1.0f, batch, Transpose::kNo, batch, Transpose::kYes, 0.0f,
+                                 chunk_scatter);
+                     scatter += chunk_scatter.cast<double>();
+                   });
+  });
+  comm.allreduce_sum(scatter);
+  const Eigen::MatrixXd covariance = scatter / (count - 1);
+
+  // Every rank solves the same (allreduced) matrix; the result is identical.
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance);
+  if (solver.info() != Eigen::Success) throw Error("PCA: the eigen-decomposition did not converge");
+  PcaFit fit;
+  fit.eigenvalues = solver.eigenvalues().reverse();
+  // Eigenvectors come in ascending order of eigenvalue: take the last K, largest first, and
+  // fix each one's sign (largest entry positive) so results never flip between runs.
+  Eigen::MatrixXd basis(dim, components);
+  for (Eigen::Index j = 0; j < components; ++j) {
+    Eigen::VectorXd vector = solver.eigenvectors().col(dim - 1 - j);
+    Eigen::Index largest = 0;
+    vector.cwiseAbs().maxCoeff(&largest);
+    if (vector(largest) < 0) vector = -vector;
+    basis.col(j) = vector;
+  }
+  const double total = fit.eigenvalues.sum();
+  fit.explained_variance = total > 0 ? fit.eigenvalues.head(components).sum() / total : 1.0;
+
+  Architecture architecture =
+      parse_architecture(cat(dim, "-", components),
+                         {Activation::kLinear, Activation::kLinear, Activation::kLinear}, false);
+  architecture.pca = false;  // stored and run as an ordinary linear autoencoder
+  fit.network = std::make_unique<Autoencoder<float>>(architecture, Objective{});
+  auto& network = *fit.network;
+  network.weight(0) = basis.transpose().cast<float>();
+  network.bias(0) = (-(basis.transpose() * mean)).cast<float>();
+  network.weight(1) = basis.cast<float>();
+  network.bias(1) = mean_float;
+  return fit;
+}
+
+}  // namespace aepipe::nn

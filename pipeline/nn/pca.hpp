@@ -1,0 +1,27 @@
+#pragma once
+// PCA as a closed-form linear autoencoder (--arch pca:K): the top K eigenvectors U [D, K] of
+// the covariance of the (normalised) training rows, computed from per-rank sums that are
+// allreduced in double. Encoder W = U^T, b = -U^T mean; decoder W = U, b = mean; linear.
+#include <Eigen/Core>
+#include <memory>
+
+#include "data/data_file_reader.hpp"
+#include "data/epoch_order.hpp"
+#include "mpi/communicator.hpp"
+#include "nn/autoencoder.hpp"
+#include "nn/normalisation.hpp"
+
+namespace aepipe::nn {
+
+struct PcaFit {
+  std::unique_ptr<Autoencoder<float>> network;
+  Eigen::VectorXd eigenvalues;      // all D, descending
+  double explained_variance = 0.0;  // fraction kept by the K components
+};
+
+// Collective. Throws Error if D is too large for a dense covariance or K > D.
+PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
+               const Normalisation& normalisation, Eigen::Index components,
+               const mpi::Communicator& comm);
+
+}  // namespace aepipe::nn

@@ -1,0 +1,193 @@
+#include "nn/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "data/training_stream.hpp"
+#include "mpi/agreement.hpp"
+#include "nn/dataset_pass.hpp"
+#include "nn/evaluation.hpp"
+#include "util/atomic_output.hpp"
+#include "util/error.hpp"
+#include "util/progress.hpp"
+#include "util/stop_signal.hpp"
+
+namespace aepipe::nn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Clean target and (possibly corrupted) input of a batch, both [D', b].
+void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<std::int64_t>& rows,
+                   const Normalisation& normalisation, const TrainingPhase& phase,
+                   std::int64_t epoch, Eigen::MatrixXf& input, Eigen::MatrixXf& target) {
+  const auto count = static_cast<Eigen::Index>(rows.size());
+  if (phase.noise.kind == Noise::Kind::kNone) {
+    normalisation.apply(pixels.data(), count, target);
+    if (phase.transform) phase.transform(target);
+    input = target;
+    return;
+  }
+  const Eigen::Index dim = normalisation.mean.size();
+  Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>> bytes(pixels.data(),
+                                                                                       dim, count);
+  input = bytes.cast<float>() * (1.0f / 255.0f);
+  target = input;
+  phase.noise.apply(input, rows, phase.seed, epoch + phase.epoch_offset);
+  normalisation.apply_to_unit(input);
+  normalisation.apply_to_unit(target);
+  if (phase.transform) {
+    phase.transform(input);
+    phase.transform(target);
+  }
+}
+
+}  // namespace
+
+Trainer::Trainer(const mpi::Communicator& comm, const data::DataFileReader& reader,
+                 const data::RowSplit& split, std::int64_t window_chunks, const ModelInfo& info,
+                 bool show_progress, const MetricsLog& metrics)
+    : comm_(comm), reader_(reader), split_(split), window_chunks_(window_chunks), info_(info),
+      show_progress_(show_progress), metrics_(metrics) {}
+
+Trainer::Evaluation Trainer::evaluate(Autoencoder<float>& network, bool validation_rows,
+                                      const std::function<void(Eigen::MatrixXf&)>& transform) {
+  const Reconstruction result = evaluate_reconstruction(
+      network, info_.normalisation, reader_, split_,
+      validation_rows ? RowSelection::kValidation : RowSelection::kAll, comm_, transform);
+  return {result.sse_per_image, result.loss, result.images};
+}
+
+void Trainer::write_checkpoint(Autoencoder<float>& network, const Optimizer& optimizer,
+                               const TrainingState& state, const CheckpointPolicy& policy,
+                               const History& history) {
+  if (policy.path.empty()) return;
+  mpi::collectively(comm_, [&] {
+    if (!comm_.is_root()) return;
+    // Written whole under a temporary name, then renamed: the checkpoint under the final
+    // name is always complete, whatever moment the job dies.
+    const std::string temporary = policy.path + ".aepipe-tmp";
+    register_temporary(temporary);
+    ModelInfo info = info_;
+    info.history = history;
+    TrainingState saved = state;
+    saved.optimizer = optimizer.kind();
+    auto& mutable_optimizer = const_cast<Optimizer&>(optimizer);
+    saved.first = mutable_optimizer.first_moment();
+    saved.second = mutable_optimizer.second_moment();
+    saved.optimizer_steps = optimizer.steps();
+    saved.ranks = comm_.size();
+    write_model(temporary, network, info, &saved);
+    commit_output(temporary, policy.path);
+  });
+}
+
+bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
+                  const std::optional<TrainingState>& resume, const CheckpointPolicy& policy,
+                  History& history) {
+  data::TrainingStream stream(reader_, split_, window_chunks_, phase.global_batch, comm_.rank(),
+                              comm_.size());
+  const std::int64_t steps_per_epoch = stream.steps_per_epoch();
+  if (steps_per_epoch == 0) throw Error(cat(reader_.path(), " has no training rows"));
+  Schedule schedule = phase.schedule;
+  schedule.total_steps = steps_per_epoch * phase.epochs;
+  Optimizer optimizer(phase.optimizer, network.parameters().size(), phase.momentum);
+  std::int64_t first_epoch = 0, first_step = 0, global_step = 0;
+  if (resume) {
+    optimizer.first_moment() = resume->first;
+    optimizer.second_moment() = resume->second;
+    optimizer.set_steps(resume->optimizer_steps);
+    first_epoch = resume->epoch;
+    first_step = resume->step_in_epoch;
+    global_step = resume->global_step;
+  }
+
+  Progress progress(phase.name, schedule.total_steps, "steps", show_progress_);
+  std::vector<std::uint8_t> pixels;
+  std::vector<std::int64_t> rows;
+  Eigen::MatrixXf input, target;
+  Eigen::VectorXf rho_hat;
+  const bool kl = network.objective().sparsity == Sparsity::kKl;
+  double smoothed_loss = NAN;
+  for (std::int64_t epoch = first_epoch; epoch < phase.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    std::int64_t step_in_epoch = epoch == first_epoch ? first_step : 0;
+    stream.start_epoch(epoch + phase.epoch_offset, step_in_epoch);
+    double loss_sum = 0, samples = 0, lr = schedule.rate(global_step);
+    while (true) {
+      const std::int64_t batch = stream.next(pixels, rows);
+      if (batch == 0) break;
+      mpi::collectively(comm_, [&] {
+        prepare_batch(pixels, rows, info_.normalisation, phase, epoch, input, target);
+      });
+      network.forward(input);
+      if (kl) {
+        rho_hat = network.code_sum();
+        comm_.allreduce_sum(rho_hat);
+        rho_hat /= static_cast<float>(batch);
+      }
+      const float data_loss = network.backward(target, batch, kl ? &rho_hat : nullptr);
+      comm_.allreduce_sum(network.gradients());
+      double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
+      comm_.allreduce_sum(std::span<double>(shared, 2));
+      const double loss = shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) +
+                          network.add_weight_decay();
+      mpi::collectively(comm_, [&] {
+        if (!std::isfinite(loss))
+          throw Error(cat(phase.name, " diverged: the loss is ", loss, " at epoch ", epoch + 1,
+                          ", step ", step_in_epoch + 1, " (global step ", global_step + 1,
+                          "); lower --lr", policy.path.empty() ? "" : "; the last checkpoint is kept"));
+      });
+      lr = schedule.rate(global_step);
+      optimizer.step(network.parameters(), network.gradients(), lr);
+      ++global_step;
+      ++step_in_epoch;
+      loss_sum += loss * static_cast<double>(batch);
+      samples += static_cast<double>(batch);
+      smoothed_loss = std::isnan(smoothed_loss) ? loss : 0.98 * smoothed_loss + 0.02 * loss;
+      progress.update(global_step, cat("epoch ", epoch + 1, "/", phase.epochs, ", loss ",
+                                       static_cast<float>(smoothed_loss), ", lr ", static_cast<float>(lr)));
+      const TrainingState state{optimizer.kind(), 0, {}, {}, epoch, step_in_epoch, global_step, comm_.size()};
+      if (shared[1] > 0) {
+        write_checkpoint(network, optimizer, state, policy, history);
+        progress.finish();
+        return false;
+      }
+      if (policy.every_steps > 0 && global_step % policy.every_steps == 0)
+        write_checkpoint(network, optimizer, state, policy, history);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    const Evaluation validation = evaluate(network, true, phase.transform);
+    history.train_loss.push_back(samples > 0 ? loss_sum / samples : NAN);
+    history.validation_loss.push_back(validation.rows > 0 ? validation.loss : NAN);
+    history.learning_rate.push_back(lr);
+    history.samples_per_s.push_back(seconds > 0 ? samples / seconds : 0);
+    history.seconds.push_back(seconds);
+    if (show_progress_)
+      std::fprintf(stderr, "%s: epoch %lld/%lld  train loss %.5g  validation loss %.5g  "
+                   "validation SSE/image %.4g  %.0f samples/s\n",
+                   phase.name.c_str(), static_cast<long long>(epoch + 1),
+                   static_cast<long long>(phase.epochs), history.train_loss.back(),
+                   history.validation_loss.back(), validation.sse_per_image,
+                   history.samples_per_s.back());
+    mpi::collectively(comm_, [&] {
+      metrics_.write(JsonObject()
+                         .add("stage", "train")
+                         .add("event", "epoch")
+                         .add("phase", phase.name)
+                         .add("epoch", epoch + 1)
+                         .add("train_loss", history.train_loss.back())
+                         .add("validation_loss", history.validation_loss.back())
+                         .add("validation_sse_per_image", validation.sse_per_image)
+                         .add("learning_rate", lr)
+                         .add("samples_per_s", history.samples_per_s.back())
+                         .add("seconds", seconds));
+    });
+    const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step, comm_.size()};
+    write_checkpoint(network, optimizer, state, policy, history);
+  }
+  progress.finish();
+  return true;
+}
+
+}  // namespace aepipe::nn
