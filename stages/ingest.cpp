@@ -10,6 +10,7 @@
 #include "data/hdf5_source.hpp"
 #include "data/idx_file.hpp"
 #include "data/idx_source.hpp"
+#include "data/image_folder.hpp"
 #include "data/tiling.hpp"
 #include "mpi/agreement.hpp"
 #include "util/atomic_output.hpp"
@@ -57,6 +58,8 @@ Input classify(const std::string& spec) {
   }
   if (starts_with_hdf5_signature(path)) return {InputKind::kHdf5, path, dataset.empty() ? "/images" : dataset};
   if (!dataset.empty()) throw Error(cat("input ", spec, ": ", path, " is not an HDF5 file"));
+  if (data::has_image_extension(path) && !data::looks_like_idx(path))
+    return {InputKind::kFolder, path, ""};  // a single image file, listed like a folder
   if (data::looks_like_idx(path)) {
     data::IdxFile idx(path);
     return {idx.header().dims.size() == 1 ? InputKind::kIdxLabels : InputKind::kIdxImages, path, ""};

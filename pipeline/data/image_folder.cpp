@@ -32,7 +32,12 @@ struct Found {
 void scan_root(const std::string& root, size_t root_index, std::vector<Found>& found,
                std::int64_t& ignored) {
   std::error_code error;
-  if (!fs::is_directory(root, error)) throw Error(cat("not a folder: ", root));
+  if (fs::is_regular_file(root, error) && has_image_extension(root)) {
+    // A single image file given as an input: no class, named as given.
+    found.push_back({root_index, root, root, ""});
+    return;
+  }
+  if (!fs::is_directory(root, error)) throw Error(cat("not a folder or an image file: ", root));
   fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink,
                                       error);
   if (error) throw Error(cat("cannot read folder ", root, ": ", error.message()));
@@ -80,7 +85,7 @@ FolderListing list_image_folders(const std::vector<std::string>& roots) {
     const std::int32_t label = file.class_name.empty() ? -1 : label_of[file.class_name];
     // With several roots the name keeps the root's folder name so names stay unique.
     std::string name = file.relative;
-    if (roots.size() > 1) {
+    if (roots.size() > 1 && file.relative != file.path) {
       fs::path root = fs::path(roots[file.root]).lexically_normal();
       if (root.filename().empty()) root = root.parent_path();
       name = root.filename().string() + "/" + file.relative;

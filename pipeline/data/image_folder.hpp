@@ -26,8 +26,9 @@ struct FolderListing {
 // Extensions decoded (case-insensitive): png jpg jpeg jpe bmp pgm ppm pnm tga gif psd.
 bool has_image_extension(const std::string& path);
 
-// Recursive scan; hidden files and folders (leading '.') are skipped. Throws Error naming
-// the folder if it cannot be read.
+// Recursive scan; hidden files and folders (leading '.') are skipped. A root may also be a
+// single image file (no class; named as given). Throws Error naming the folder if it
+// cannot be read.
 FolderListing list_image_folders(const std::vector<std::string>& roots);
 
 }  // namespace aepipe::data
