@@ -7,6 +7,7 @@
 #include "jobs/command.hpp"
 #include "jobs/config_file.hpp"
 #include "mpi/agreement.hpp"
+#include "nn/gemm.hpp"
 #include "util/error.hpp"
 #include "util/report.hpp"
 #include "util/stop_signal.hpp"
@@ -100,6 +101,7 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
     throw UsageError(cat(error.what(), " (aepipe ", command->name(), " --help lists options)"));
   }
   if (common.threads < 0) throw UsageError(cat("--threads must be >= 0, got ", common.threads));
+  nn::set_compute_threads(common.threads, comm.ranks_on_node());
   stages::StageContext context{comm, common, MetricsLog(common.metrics, comm.is_root())};
   command->run(context);
   return 0;

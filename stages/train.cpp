@@ -166,7 +166,6 @@ void run_train(const TrainOptions& options, const StageContext& context) {
     return;
   }
   check_output_path(options.output, {options.input}, context.common.force, comm);
-  nn::set_compute_threads(context.common.threads);
 
   const data::DataFileReader reader =
       mpi::collectively(comm, [&] { return data::DataFileReader(options.input); });

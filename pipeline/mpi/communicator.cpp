@@ -33,6 +33,16 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   return *this;
 }
 
+int Communicator::ranks_on_node() const {
+  MPI_Comm node = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+        "MPI_Comm_split_type");
+  int size = 1;
+  MPI_Comm_size(node, &size);
+  MPI_Comm_free(&node);
+  return size;
+}
+
 void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 void Communicator::abort(int exit_code) const {

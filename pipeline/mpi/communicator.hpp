@@ -35,6 +35,8 @@ class Communicator {
   MPI_Comm get() const { return comm_; }
 
   void barrier() const;
+  // Ranks of this communicator on this node (shared memory), this one included.
+  int ranks_on_node() const;
   // Ends every rank of the job (MPI_Abort); for failures that cannot be agreed on.
   [[noreturn]] void abort(int exit_code) const;
 

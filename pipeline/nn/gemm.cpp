@@ -1,6 +1,7 @@
 #include "nn/gemm.hpp"
 
 #include <omp.h>
+#include <sched.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "util/error.hpp"
@@ -48,7 +49,15 @@ void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, 
     c_map.noalias() += alpha * a_map.transpose() * b_map.transpose();
 }
 
-void set_compute_threads(int threads) { omp_set_num_threads(std::max(1, threads)); }
+void set_compute_threads(int threads, int ranks_on_node) {
+  if (threads <= 0) {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    const int available = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+    threads = std::max(1, available / std::max(1, ranks_on_node));
+  }
+  omp_set_num_threads(threads);
+}
 int compute_threads() { return omp_get_max_threads(); }
 
 }  // namespace aepipe::nn

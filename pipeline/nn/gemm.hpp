@@ -29,8 +29,10 @@ void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b,
           c.data(), c.rows());
 }
 
-// Compute threads for the float kernel (oneDNN's OpenMP pool) on this rank.
-void set_compute_threads(int threads);
+// Compute threads for the float kernel (oneDNN's OpenMP pool) on this rank. 0 picks the
+// CPUs this process may run on (its affinity mask: Slurm's allocation) divided by the ranks
+// on the node, so ranks never fight over cores (spinning OpenMP threads slow everyone).
+void set_compute_threads(int threads, int ranks_on_node);
 int compute_threads();
 
 }  // namespace aepipe::nn
