@@ -103,6 +103,7 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
   if (common.threads < 0) throw UsageError(cat("--threads must be >= 0, got ", common.threads));
   nn::set_compute_threads(common.threads, comm.ranks_on_node());
   stages::StageContext context{comm, common, MetricsLog(common.metrics, comm.is_root())};
+  mpi::collectively(comm, [&] { context.metrics.check_writable(); });
   command->run(context);
   return 0;
 }

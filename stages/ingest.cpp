@@ -182,7 +182,15 @@ void validate(const IngestOptions& options) {
 void run_ingest(const IngestOptions& options, const StageContext& context) {
   validate(options);
   const auto& comm = context.comm;
-  std::vector<std::string> input_paths = options.inputs;
+  // The files behind the inputs ("file.h5:/images" names file.h5), so the output can never
+  // replace one of them.
+  std::vector<std::string> input_paths;
+  for (const auto& spec : options.inputs) {
+    std::error_code error;
+    const size_t colon = spec.rfind(':');
+    const bool dataset_spec = !fs::exists(spec, error) && colon != std::string::npos && colon > 0;
+    input_paths.push_back(dataset_spec ? spec.substr(0, colon) : spec);
+  }
   input_paths.insert(input_paths.end(), options.labels.begin(), options.labels.end());
   check_output_path(options.output, input_paths, context.common.force, comm);
 
@@ -214,6 +222,9 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
   data::DataFileWriter writer(comm, options.output, layout);
 
   const std::int64_t items = source->size();
+  mpi::collectively(comm, [&] {
+    if (items == 0) throw Error(cat("no images to ingest: ", describe_inputs(inputs), " holds none"));
+  });
   // Never more than an even share, so small inputs still spread over every rank.
   const std::int64_t even_share = std::max<std::int64_t>(1, (items + comm.size() - 1) / comm.size());
   const std::int64_t per_rank = std::min(items_per_round(options, spec, natural), even_share);

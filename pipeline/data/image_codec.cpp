@@ -54,7 +54,7 @@ ImageShape probe_image(std::span<const std::uint8_t> bytes, const std::string& p
 
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& path, int channels) {
   const ImageShape shape = probe_image(bytes, path);
-  if (const std::string damage = check_image_bytes(bytes); !damage.empty())
+  if (const std::string damage = check_image_bytes(bytes, path); !damage.empty())
     throw Error(cat("cannot decode image ", path, ": ", damage));
   const int wanted = channels == 0 ? shape.channels : channels;
   int width = 0, height = 0, components = 0;

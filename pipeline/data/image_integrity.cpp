@@ -3,6 +3,9 @@
 #include <zlib.h>
 
 #include <array>
+#include <cctype>
+#include <cstdlib>
+#include <vector>
 #include <cstring>
 
 #include "util/error.hpp"
@@ -26,13 +29,147 @@ bool is_standalone(std::uint8_t marker) {
   return marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9);
 }
 
+std::uint32_t little_endian_32(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+         (std::uint32_t{p[3]} << 24);
+}
+
+std::uint32_t little_endian_16(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8);
+}
+
+std::string short_by(std::uint64_t expected, std::size_t size) {
+  return cat("has ", size, " bytes but its header promises ", expected, " (truncated)");
+}
+
+// Inflates the concatenated IDAT data to its end: zlib checks the stream's Adler-32, which
+// catches damage that a recomputed chunk CRC hides.
+std::string check_png_pixel_stream(std::span<const std::uint8_t> bytes) {
+  z_stream stream{};
+  if (inflateInit(&stream) != Z_OK) return "cannot start zlib";
+  std::vector<std::uint8_t> scratch(1 << 16);
+  int status = Z_OK;
+  for (size_t at = kPngSignature.size(); at + 12 <= bytes.size() && status != Z_STREAM_END;) {
+    const std::uint32_t length = big_endian_32(bytes.data() + at);
+    if (std::memcmp(bytes.data() + at + 4, "IDAT", 4) == 0) {
+      stream.next_in = const_cast<Bytef*>(bytes.data() + at + 8);
+      stream.avail_in = length;
+      while (stream.avail_in > 0 && status == Z_OK) {
+        stream.next_out = scratch.data();
+        stream.avail_out = static_cast<uInt>(scratch.size());
+        status = inflate(&stream, Z_NO_FLUSH);
+        if (status == Z_BUF_ERROR) status = Z_OK;  // needs more input: next chunk
+      }
+    }
+    at += 12 + length;
+  }
+  // Flush what remains buffered inside zlib.
+  while (status == Z_OK) {
+    stream.next_out = scratch.data();
+    stream.avail_out = static_cast<uInt>(scratch.size());
+    const uInt before = stream.avail_out;
+    status = inflate(&stream, Z_NO_FLUSH);
+    if (status == Z_BUF_ERROR || (status == Z_OK && stream.avail_out == before)) break;
+  }
+  const std::string reason = stream.msg != nullptr ? stream.msg : "";
+  inflateEnd(&stream);
+  if (status == Z_STREAM_END) return "";
+  if (status == Z_DATA_ERROR || status == Z_NEED_DICT)
+    return cat("its pixel data is corrupted (zlib: ", reason.empty() ? "data error" : reason, ")");
+  return "its pixel data ends early (truncated)";
+}
+
 }  // namespace
+
+std::string check_bmp(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < 26) return "ends inside its header (truncated)";
+  const std::uint32_t offset = little_endian_32(bytes.data() + 10);
+  const std::uint32_t header = little_endian_32(bytes.data() + 14);
+  std::int64_t width = 0, height = 0;
+  std::uint32_t bits = 0, compression = 0;
+  if (header == 12) {  // OS/2 BITMAPCOREHEADER
+    width = little_endian_16(bytes.data() + 18);
+    height = little_endian_16(bytes.data() + 20);
+    bits = little_endian_16(bytes.data() + 24);
+  } else {
+    if (bytes.size() < 34) return "ends inside its header (truncated)";
+    width = static_cast<std::int32_t>(little_endian_32(bytes.data() + 18));
+    height = static_cast<std::int32_t>(little_endian_32(bytes.data() + 22));
+    bits = little_endian_16(bytes.data() + 28);
+    compression = little_endian_32(bytes.data() + 30);
+  }
+  if (compression != 0 && compression != 3) return "";  // RLE or embedded codecs: stb decides
+  const std::uint64_t stride = (static_cast<std::uint64_t>(bits) * static_cast<std::uint64_t>(std::llabs(width)) + 31) / 32 * 4;
+  const std::uint64_t expected = offset + stride * static_cast<std::uint64_t>(std::llabs(height));
+  return bytes.size() < expected ? short_by(expected, bytes.size()) : "";
+}
+
+std::string check_pnm(std::span<const std::uint8_t> bytes) {
+  // "P5|P6 <ws> width <ws> height <ws> maxval <one ws> data", '#' comments to end of line.
+  size_t at = 2;
+  std::uint64_t values[3] = {0, 0, 0};
+  for (auto& value : values) {
+    while (at < bytes.size() && (std::isspace(bytes[at]) || bytes[at] == '#')) {
+      if (bytes[at] == '#')
+        while (at < bytes.size() && bytes[at] != '\n') ++at;
+      else
+        ++at;
+    }
+    if (at >= bytes.size() || !std::isdigit(bytes[at])) return "has a malformed header";
+    while (at < bytes.size() && std::isdigit(bytes[at]) && value < (std::uint64_t{1} << 40))
+      value = value * 10 + (bytes[at++] - '0');
+  }
+  ++at;  // the single whitespace byte before the data
+  const std::uint64_t channels = bytes[1] == '6' ? 3 : 1;
+  const std::uint64_t expected =
+      at + values[0] * values[1] * channels * (values[2] > 255 ? 2 : 1);
+  return bytes.size() < expected ? short_by(expected, bytes.size()) : "";
+}
+
+std::string check_tga(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < 18) return "ends inside its header (truncated)";
+  const std::uint64_t id_length = bytes[0];
+  const std::uint8_t colour_map = bytes[1], type = bytes[2];
+  const std::uint64_t map_length = little_endian_16(bytes.data() + 5);
+  const std::uint64_t map_entry = (bytes[7] + 7u) / 8;
+  const std::uint64_t width = little_endian_16(bytes.data() + 12);
+  const std::uint64_t height = little_endian_16(bytes.data() + 14);
+  const std::uint64_t pixel = (bytes[16] + 7u) / 8;
+  std::uint64_t at = 18 + id_length + (colour_map == 1 ? map_length * map_entry : 0);
+  const std::uint64_t pixels = width * height;
+  if (type == 1 || type == 2 || type == 3) {
+    const std::uint64_t expected = at + pixels * pixel;
+    return bytes.size() < expected ? short_by(expected, bytes.size()) : "";
+  }
+  if (type == 9 || type == 10 || type == 11) {
+    // Run-length packets: a header byte, then one pixel (run) or count pixels (raw).
+    for (std::uint64_t done = 0; done < pixels;) {
+      if (at >= bytes.size()) return "ends inside its run-length data (truncated)";
+      const std::uint8_t packet = bytes[at++];
+      const std::uint64_t count = (packet & 0x7fu) + 1u;
+      at += (packet & 0x80u) ? pixel : count * pixel;
+      done += count;
+    }
+    return at > bytes.size() ? "ends inside its run-length data (truncated)" : "";
+  }
+  return "";
+}
+
+std::string check_gif(std::span<const std::uint8_t> bytes) {
+  size_t end = bytes.size();
+  while (end > 0 && bytes[end - 1] == 0) --end;  // some writers pad with zeros
+  return end == 0 || bytes[end - 1] != 0x3B ? "ends before its trailer byte (truncated)" : "";
+}
 
 ImageFormat sniff_format(std::span<const std::uint8_t> bytes) {
   if (bytes.size() >= kPngSignature.size() &&
       std::memcmp(bytes.data(), kPngSignature.data(), kPngSignature.size()) == 0)
     return ImageFormat::kPng;
   if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) return ImageFormat::kJpeg;
+  if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') return ImageFormat::kBmp;
+  if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6'))
+    return ImageFormat::kPnm;
+  if (bytes.size() >= 6 && std::memcmp(bytes.data(), "GIF8", 4) == 0) return ImageFormat::kGif;
   return ImageFormat::kOther;
 }
 
@@ -58,7 +195,7 @@ std::string check_png(std::span<const std::uint8_t> bytes) {
     if (type == "IEND") break;
   }
   if (!seen_data) return "has no IDAT chunk (no pixel data)";
-  return "";
+  return check_png_pixel_stream(bytes);
 }
 
 std::string check_jpeg(std::span<const std::uint8_t> bytes) {
@@ -98,13 +235,18 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
   return "";
 }
 
-std::string check_image_bytes(std::span<const std::uint8_t> bytes) {
+std::string check_image_bytes(std::span<const std::uint8_t> bytes, const std::string& path) {
   switch (sniff_format(bytes)) {
     case ImageFormat::kPng: return check_png(bytes);
     case ImageFormat::kJpeg: return check_jpeg(bytes);
-    case ImageFormat::kOther: return "";
+    case ImageFormat::kBmp: return check_bmp(bytes);
+    case ImageFormat::kPnm: return check_pnm(bytes);
+    case ImageFormat::kGif: return check_gif(bytes);
+    case ImageFormat::kOther: break;
   }
-  return "";
+  std::string extension = path.size() >= 4 ? path.substr(path.size() - 4) : "";
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return extension == ".tga" ? check_tga(bytes) : "";
 }
 
 }  // namespace aepipe::data

@@ -2,6 +2,11 @@
 // corruption that stb_image would otherwise decode into garbage.
 #include <gtest/gtest.h>
 
+#include <stb_image_write.h>
+#include <zlib.h>
+
+#include <cstring>
+
 #include "data/image_integrity.hpp"
 #include "unit/test_support.hpp"
 
@@ -65,9 +70,72 @@ TEST(ImageIntegrity, JpegWithoutFrameOrWithBrokenSegmentFails) {
 }
 
 TEST(ImageIntegrity, OtherFormatsAreLeftToTheDecoder) {
-  const std::vector<std::uint8_t> bmp_like{'B', 'M', 0, 0};
-  EXPECT_EQ(sniff_format(bmp_like), ImageFormat::kOther);
-  EXPECT_EQ(check_image_bytes(bmp_like), "");
+  const std::vector<std::uint8_t> psd_like{'8', 'B', 'P', 'S'};
+  EXPECT_EQ(sniff_format(psd_like), ImageFormat::kOther);
+  EXPECT_EQ(check_image_bytes(psd_like), "");
+}
+
+}  // namespace
+}  // namespace aepipe::data
+
+namespace aepipe::data {
+namespace {
+
+std::uint32_t crc_of(const std::vector<std::uint8_t>& bytes, size_t at, size_t length) {
+  return static_cast<std::uint32_t>(crc32(0L, bytes.data() + at, static_cast<uInt>(length)));
+}
+
+TEST(ImageIntegrity, DamageUnderARecomputedCrcIsCaughtByTheZlibStream) {
+  auto png = testing::encode_png(testing::make_image(20, 20, 3, 9));
+  // Find IDAT, flip a byte in its middle, then make its CRC valid again.
+  size_t at = 8;
+  while (std::memcmp(png.data() + at + 4, "IDAT", 4) != 0)
+    at += 12 + ((size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3]);
+  const size_t length = (size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3];
+  int caught = 0;
+  for (size_t offset = 2; offset + 4 < length; offset += std::max<size_t>(1, length / 17)) {
+    auto damaged = png;
+    damaged[at + 8 + offset] ^= 0x24;
+    const std::uint32_t crc = crc_of(damaged, at + 4, length + 4);
+    for (int i = 0; i < 4; ++i)
+      damaged[at + 8 + length + static_cast<size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+    if (!check_png(damaged).empty()) ++caught;
+  }
+  EXPECT_GE(caught, 15);  // zlib's Adler-32 catches any single damaged byte
+}
+
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+  out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+}
+
+TEST(ImageIntegrity, TruncatedBmpTgaAndPnmAreCaught) {
+  const auto image = testing::make_image(9, 7, 3, 4);
+  std::vector<std::uint8_t> bmp, tga_rle, tga_raw;
+  stbi_write_bmp_to_func(append_bytes, &bmp, image.width, image.height, 3, image.pixels.data());
+  stbi_write_tga_to_func(append_bytes, &tga_rle, image.width, image.height, 3, image.pixels.data());
+  stbi_write_tga_with_rle = 0;
+  stbi_write_tga_to_func(append_bytes, &tga_raw, image.width, image.height, 3, image.pixels.data());
+  stbi_write_tga_with_rle = 1;
+  const std::string header = "P6\n# a comment\n7 9\n255\n";
+  std::vector<std::uint8_t> ppm(header.begin(), header.end());
+  ppm.insert(ppm.end(), image.pixels.begin(), image.pixels.end());
+  const std::vector<std::pair<std::vector<std::uint8_t>, std::string>> files{
+      {bmp, "a.bmp"}, {tga_rle, "b.tga"}, {tga_raw, "c.TGA"}, {ppm, "d.ppm"}};
+  for (const auto& [bytes, name] : files) {
+    EXPECT_EQ(check_image_bytes(bytes, name), "") << name;
+    for (size_t length = 19; length < bytes.size(); length += 7) {
+      const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<long>(length));
+      EXPECT_NE(check_image_bytes(cut, name), "") << name << " cut to " << length;
+    }
+  }
+}
+
+TEST(ImageIntegrity, GifNeedsItsTrailer) {
+  const std::vector<std::uint8_t> whole{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, 0x3B};
+  EXPECT_EQ(check_image_bytes(whole), "");
+  const std::vector<std::uint8_t> cut(whole.begin(), whole.end() - 1);
+  EXPECT_NE(check_image_bytes(cut), "");
 }
 
 }  // namespace

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `aepipe train` and `aepipe evaluate`: results recomputed with numpy
+from the model file, equal parameters across rank counts, signal-and-resume, bad inputs."""
+
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+
+from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
+                        json_lines, launcher_flags, main, make_images)
+
+SMALL_NET = ["--arch", "784-64-16", "--batch", "100", "--threads", "1"]
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+ACTIVATIONS = {"sigmoid": sigmoid, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+               "linear": lambda z: z}
+
+
+def numpy_forward(model_path, pixels):
+    """Reconstructions [N, D] in [0, 1] pixel units from the model file alone."""
+    with h5py.File(model_path, "r") as f:
+        spec = f.attrs["architecture"]
+        spec = spec.decode() if isinstance(spec, bytes) else spec
+        layers = [part.split(":") for part in spec.split("-")[1:]]
+        out_act = f.attrs["output_activation"]
+        out_act = out_act.decode() if isinstance(out_act, bytes) else out_act
+        mean = f["normalisation/mean"][:].astype(np.float64)
+        scale = f["normalisation/scale"][:].astype(np.float64)
+        x = pixels.reshape(len(pixels), -1).astype(np.float64) / 255.0
+        x = (x - mean) * scale
+        n = len(layers)
+        for i in range(n):
+            x = ACTIVATIONS[layers[i][1]](x @ f["encoder/%d/W" % i][:].T + f["encoder/%d/b" % i][:])
+        code = x
+        for i in range(n):
+            act = out_act if i == n - 1 else layers[n - 2 - i][1]
+            x = ACTIVATIONS[act](x @ f["decoder/%d/W" % i][:].T + f["decoder/%d/b" % i][:])
+        return x / scale + mean, code
+
+
+def parameters(model_path):
+    with h5py.File(model_path, "r") as f:
+        arrays = []
+        f.visititems(lambda name, obj: arrays.append((name, obj[:]))
+                     if isinstance(obj, h5py.Dataset) and name.split("/")[0] in ("encoder", "decoder")
+                     else None)
+    return dict(arrays)
+
+
+class TrainTests(E2ETestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.data = self.path("t10k.h5")
+        self.assertSucceeded(self.aepipe(["ingest", "-q", "--input", T10K_IMAGES, T10K_LABELS,
+                                          "--output", self.data], ranks=2))
+        with h5py.File(self.data, "r") as f:
+            self.pixels = f["images"][:]
+
+    def train(self, output, extra, ranks=1, **kwargs):
+        result = self.aepipe(["train", "-q", "--input", self.data, "--output", output] + extra,
+                             ranks=ranks, **kwargs)
+        return result
+
+    def test_pca_matches_numpy_and_evaluate_matches_a_numpy_forward_pass(self):
+        model = self.path("pca.h5")
+        self.assertSucceeded(self.train(model, ["--arch", "pca:20", "--validation", "0"], ranks=2))
+        x = self.pixels.reshape(len(self.pixels), -1).astype(np.float64) / 255.0
+        centred = x - x.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        reference = centred @ vt[:20].T @ vt[:20] + x.mean(axis=0)
+        reconstruction, _ = numpy_forward(model, self.pixels)
+        sse_numpy = ((reference - x) ** 2).sum(axis=1).mean()
+        sse_model = ((reconstruction - x) ** 2).sum(axis=1).mean()
+        self.assertAlmostEqual(sse_model / sse_numpy, 1.0, delta=1e-3)
+        metrics = self.path("metrics.jsonl")
+        result = self.aepipe(["evaluate", "--model", model, "--input", self.data, "--metrics",
+                              metrics], ranks=2)
+        self.assertSucceeded(result)
+        event = json_lines(metrics)[-1]
+        self.assertEqual(event["stage"], "evaluate")
+        self.assertAlmostEqual(event["sse_per_image"] / sse_model, 1.0, delta=1e-4)
+        psnr = 10 * np.log10(1.0 / (sse_model / x.shape[1]))
+        self.assertAlmostEqual(event["psnr"], psnr, delta=1e-3)
+
+    def test_parameters_do_not_depend_on_the_rank_count(self):
+        models = {}
+        for ranks in (1, 2, 4):
+            models[ranks] = self.path("model%d.h5" % ranks)
+            self.assertSucceeded(self.train(models[ranks], SMALL_NET + [
+                "--epochs", "1", "--sparsity", "l1", "--beta", "0.01", "--noise", "mask:0.2"],
+                ranks=ranks, timeout=240))
+        reference = parameters(models[1])
+        largest = max(np.abs(v).max() for v in reference.values())
+        for ranks in (2, 4):
+            other = parameters(models[ranks])
+            difference = max(np.abs(other[k] - reference[k]).max() for k in reference)
+            self.assertLess(difference / largest, 1e-4, "%d ranks vs 1" % ranks)
+
+    def test_sigusr1_checkpoints_exits_75_and_resume_matches_an_uninterrupted_run(self):
+        straight = self.path("straight.h5")
+        self.assertSucceeded(self.train(straight, SMALL_NET + ["--epochs", "3"], ranks=2))
+        output = self.path("resumed.h5")
+        command = [MPIEXEC, "-n", "2"] + launcher_flags() + [
+            AEPIPE, "train", "-q", "--input", self.data, "--output", output, "--epochs", "3",
+            "--checkpoint-every", "10"] + SMALL_NET
+        process = subprocess.Popen(command, env=_mpi_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        checkpoint = output + ".checkpoint"
+        deadline = time.monotonic() + 60
+        while not os.path.exists(checkpoint) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(os.path.exists(checkpoint), "no checkpoint appeared")
+        process.send_signal(signal.SIGUSR1)  # mpirun forwards SIGUSR1 to every rank
+        _, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 75, stderr.decode())
+        self.assertIn("--resume", stderr.decode())
+        self.assertFalse(os.path.exists(output))
+        result = self.train(output, SMALL_NET + ["--epochs", "3", "--checkpoint-every", "10",
+                                                 "--resume"], ranks=2)
+        self.assertSucceeded(result)
+        self.assertFalse(os.path.exists(checkpoint), "checkpoint left after completion")
+        a, b = parameters(straight), parameters(output)
+        for key in a:
+            self.assertTrue(np.array_equal(a[key], b[key]), key)
+        with h5py.File(output, "r") as f:
+            self.assertEqual(len(f["history/validation_loss"]), 3)
+
+    def test_resume_with_other_options_is_refused(self):
+        output = self.path("m.h5")
+        command = [MPIEXEC, "-n", "1"] + launcher_flags() + [
+            AEPIPE, "train", "-q", "--input", self.data, "--output", output, "--epochs", "2"] + SMALL_NET
+        process = subprocess.Popen(command, env=_mpi_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(output + ".checkpoint") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGUSR1)
+        process.communicate(timeout=60)
+        result = self.train(output, SMALL_NET + ["--epochs", "2", "--lr", "0.01", "--resume"])
+        self.assertFailed(result, code=2, mentions=["--resume", "other options"])
+
+    def test_bad_inputs_fail_clearly(self):
+        output = self.path("bad.h5")
+        self.assertFailed(self.train(output, ["--arch", "100-10"], ranks=2), code=2,
+                          mentions=["100", "784"], output=output)
+        self.assertFailed(self.train(output, ["--arch", "784-x-10"]), code=2, mentions=["784-x-10"],
+                          output=output)
+        self.assertFailed(self.train(output, ["--arch", "784-10", "--sparsity", "kl"]), code=2,
+                          mentions=["sigmoid"], output=output)
+        not_data = self.path("model.h5")
+        self.assertSucceeded(self.train(not_data, ["--arch", "pca:3"]))
+        result = self.aepipe(["train", "-q", "--input", not_data, "--output", output, "--arch",
+                              "784-10"], ranks=2)
+        self.assertFailed(result, mentions=["'model'", "'data'"], output=output)
+        result = self.aepipe(["evaluate", "--model", self.data, "--input", self.data], ranks=2)
+        self.assertFailed(result, mentions=["'data'", "'model'"])
+
+    def test_divergence_stops_naming_the_step(self):
+        output = self.path("diverged.h5")
+        result = self.train(output, SMALL_NET + ["--optimizer", "sgd", "--lr", "1e6",
+                                                 "--loss", "mse", "--output-activation", "linear",
+                                                 "--warmup", "0"], ranks=2)
+        message = self.assertFailed(result, mentions=["diverged", "step"], output=output)
+        self.assertIn("epoch 1", message)
+
+    def test_kl_sparse_patches_reach_rho(self):
+        photos = make_images(self.path("photos"), "--classes", "1", "--per-class", "6",
+                             "--mixed", "40-80", "--flat")
+        patches = self.path("patches.h5")
+        self.assertSucceeded(self.aepipe(["ingest", "-q", "--input", photos, "--patches", "8",
+                                          "--per-image", "500", "--output", patches], ranks=2))
+        model = self.path("sparse.h5")
+        result = self.aepipe(["train", "-q", "--input", patches, "--output", model, "--arch",
+                              "64-25", "--activation", "sigmoid", "--code-activation", "sigmoid",
+                              "--output-activation", "sigmoid", "--loss", "mse", "--sparsity",
+                              "kl", "--rho", "0.05", "--beta", "3", "--weight-decay", "1e-4",
+                              "--normalise", "patch", "--lr", "0.02", "--batch", "256",
+                              "--epochs", "30", "--threads", "1"], ranks=2, timeout=240)
+        self.assertSucceeded(result)
+        with h5py.File(patches, "r") as f:
+            pixels = f["images"][:]
+        with h5py.File(model, "r") as f:
+            limit = f["normalisation/scale"][0]
+        x = pixels.reshape(len(pixels), -1).astype(np.float64) / 255.0
+        x = x - x.mean(axis=1, keepdims=True)
+        x = (np.clip(x, -limit, limit) / limit + 1) * 0.4 + 0.1
+        with h5py.File(model, "r") as f:
+            code = sigmoid(x @ f["encoder/0/W"][:].T + f["encoder/0/b"][:])
+        self.assertLess(abs(code.mean() - 0.05) / 0.05, 0.25, code.mean())
+
+
+if __name__ == "__main__":
+    main()
