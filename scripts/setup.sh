@@ -11,6 +11,7 @@ packages=(
   libdnnl-dev                      # oneDNN: the float GEMM kernel
   dataset-fashion-mnist            # the default job's data
   python3-h5py python3-numpy       # end-to-end tests read our files with h5py
+  python3-skimage                  # natural photos for the patch configs (skimage/data)
 )
 
 missing=()
