@@ -110,16 +110,21 @@ TrainingPhase phase_for(std::int64_t epochs) {
   return phase;
 }
 
-TrainedRun train(const std::string& path, const mpi::Communicator& comm, std::int64_t epochs,
-          const CheckpointPolicy& policy = {}, bool resume = false, bool stop_first = false) {
-  const data::DataFileReader reader(path);
-  const data::RowSplit split{reader.rows(), reader.chunk_rows(), 0.1, 5};
+// Pixels / 255 in, images of kShape.
+ModelInfo unit_model_info() {
   ModelInfo info;
   info.shape = kShape;
   info.normalisation.mean = Eigen::VectorXf::Zero(16);
   info.normalisation.scale = Eigen::VectorXf::Ones(16);
+  return info;
+}
+
+TrainedRun train(const std::string& path, const mpi::Communicator& comm, std::int64_t epochs,
+          const CheckpointPolicy& policy = {}, bool resume = false, bool stop_first = false) {
+  const data::DataFileReader reader(path);
+  const data::RowSplit split{reader.rows(), reader.chunk_rows(), 0.1, 5};
   const MetricsLog quiet("", false);
-  Trainer trainer(comm, reader, split, 3, info, false, quiet);
+  Trainer trainer(comm, reader, split, 3, unit_model_info(), false, quiet);
   Autoencoder<float> network(parse_architecture("16-12-6", {Activation::kTanh, Activation::kSigmoid,
                                                            Activation::kSigmoid}, false),
                              kl_objective());
@@ -200,12 +205,8 @@ TEST(Training, DivergenceStopsEveryRankNamingTheStep) {
   write_dataset(path, comm);
   const data::DataFileReader reader(path);
   const data::RowSplit split{reader.rows(), reader.chunk_rows(), 0.0, 5};
-  ModelInfo info;
-  info.shape = kShape;
-  info.normalisation.mean = Eigen::VectorXf::Zero(16);
-  info.normalisation.scale = Eigen::VectorXf::Ones(16);
   const MetricsLog quiet("", false);
-  Trainer trainer(comm, reader, split, 3, info, false, quiet);
+  Trainer trainer(comm, reader, split, 3, unit_model_info(), false, quiet);
   Autoencoder<float> network(parse_architecture("16-8", {Activation::kRelu, Activation::kRelu,
                                                         Activation::kLinear}, false), {});
   network.initialize(1);
