@@ -95,6 +95,9 @@ class TrainCommand final : public Command {
         ("loss", po::value(&o.loss)->value_name("mse|xent"), "reconstruction loss (default xent; needs a sigmoid output)")
         ("epochs", po::value(&o.epochs)->value_name("E"), "passes over the training rows (default 20)")
         ("batch", po::value(&o.batch)->value_name("B"), "global batch, split over the ranks (default 128)")
+        ("micro-batch", po::value(&o.micro_batch)->value_name("M"),
+         "rows per gradient piece; pieces are summed exactly, so results do not depend on the "
+         "rank count (default 64)")
         ("optimizer", po::value(&o.optimizer)->value_name("adam|sgd"), "default adam")
         ("lr", po::value(&o.lr)->value_name("X"), "peak learning rate (default 0.002)")
         ("momentum", po::value(&o.momentum)->value_name("X"), "sgd momentum (default 0.9)")

@@ -94,6 +94,7 @@ nn::TrainingPhase base_phase(const TrainOptions& options, const StageContext& co
   phase.name = name;
   phase.epochs = epochs;
   phase.global_batch = options.batch;
+  phase.micro_batch = options.micro_batch;
   phase.optimizer = nn::parse_optimizer(options.optimizer);
   phase.momentum = options.momentum;
   phase.noise = nn::parse_noise(options.noise);
@@ -130,6 +131,8 @@ void validate(const TrainOptions& options) {
   nn::parse_normalisation(options.normalise);
   if (options.epochs < 1) throw UsageError(cat("--epochs must be >= 1, got ", options.epochs));
   if (options.batch < 1) throw UsageError(cat("--batch must be >= 1, got ", options.batch));
+  if (options.micro_batch < 1)
+    throw UsageError(cat("--micro-batch must be >= 1, got ", options.micro_batch));
   if (!(options.lr > 0) || !std::isfinite(options.lr)) throw UsageError(cat("--lr must be > 0, got ", options.lr));
   if (options.momentum < 0 || options.momentum >= 1)
     throw UsageError(cat("--momentum must lie in [0, 1), got ", options.momentum));
@@ -147,7 +150,7 @@ std::string describe(const TrainOptions& o) {
   return cat("input = ", o.input, "\noutput = ", o.output, "\narch = ", o.arch,
              "\nactivation = ", o.activation, "\ncode-activation = ", o.code_activation,
              "\noutput-activation = ", o.output_activation, "\nloss = ", o.loss,
-             "\nepochs = ", o.epochs, "\nbatch = ", o.batch, "\noptimizer = ", o.optimizer,
+             "\nepochs = ", o.epochs, "\nbatch = ", o.batch, "\nmicro-batch = ", o.micro_batch, "\noptimizer = ", o.optimizer,
              "\nlr = ", o.lr, "\nmomentum = ", o.momentum, "\nwarmup = ", o.warmup,
              "\nlr-decay = ", o.lr_decay, "\nfinal-lr-fraction = ", o.final_lr_fraction,
              "\nreference-batch = ", o.reference_batch, "\nweight-decay = ", o.weight_decay,

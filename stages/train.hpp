@@ -18,6 +18,7 @@ struct TrainOptions {
   std::string loss = "xent";
   std::int64_t epochs = 20;
   std::int64_t batch = 128;                // global batch, split over ranks
+  std::int64_t micro_batch = 64;           // rows per exactly summed gradient piece
   std::string optimizer = "adam";
   double lr = 2e-3;
   double momentum = 0.9;

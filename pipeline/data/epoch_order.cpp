@@ -63,9 +63,11 @@ std::vector<Window> epoch_windows(const RowSplit& split, std::int64_t window_chu
   return windows;
 }
 
-Share rank_share(std::int64_t batch, int rank, int ranks) {
-  const std::int64_t first = batch * rank / ranks;
-  return {first, batch * (rank + 1) / ranks - first};
+Share rank_share(std::int64_t batch, int rank, int ranks, std::int64_t micro_batch) {
+  const std::int64_t micro_batches = (batch + micro_batch - 1) / micro_batch;
+  const std::int64_t first = std::min(batch, micro_batches * rank / ranks * micro_batch);
+  const std::int64_t end = std::min(batch, micro_batches * (rank + 1) / ranks * micro_batch);
+  return {first, end - first};
 }
 
 }  // namespace aepipe::data

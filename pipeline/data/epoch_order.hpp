@@ -6,8 +6,8 @@
 //   3. consecutive groups of `window_chunks` chunks form windows; the training rows of a
 //      window are shuffled within it.
 // The epoch's sequence is the concatenation of the windows; global batch t is its slice
-// [t*B, (t+1)*B) (the last one shorter), and rank r of P takes the part
-// [b*r/P, b*(r+1)/P) of a batch of b rows. Memory to stream it is one window.
+// [t*B, (t+1)*B) (the last one shorter), and rank r of P takes its share of whole
+// micro-batches of it (rank_share). Memory to stream it is one window.
 #include <cstdint>
 #include <vector>
 
@@ -36,11 +36,13 @@ std::vector<Window> epoch_windows(const RowSplit& split, std::int64_t window_chu
 // Training rows in one epoch (the same for every epoch).
 std::int64_t training_rows(const RowSplit& split);
 
-// [first, first + count) of a batch of `batch` rows owned by `rank` of `ranks`.
+// [first, first + count) of a batch of `batch` rows owned by `rank` of `ranks`: the batch is
+// cut into micro-batches of `micro_batch` rows (the last may be shorter) and each rank gets
+// a contiguous run of whole micro-batches, so the micro-batches never depend on P.
 struct Share {
   std::int64_t first = 0;
   std::int64_t count = 0;
 };
-Share rank_share(std::int64_t batch, int rank, int ranks);
+Share rank_share(std::int64_t batch, int rank, int ranks, std::int64_t micro_batch = 1);
 
 }  // namespace aepipe::data

@@ -8,9 +8,10 @@ namespace aepipe::data {
 
 TrainingStream::TrainingStream(const DataFileReader& reader, const RowSplit& split,
                                std::int64_t window_chunks, std::int64_t global_batch, int rank,
-                               int ranks)
+                               int ranks, std::int64_t micro_batch)
     : reader_(reader), split_(split), window_chunks_(std::max<std::int64_t>(1, window_chunks)),
       global_batch_(global_batch), rank_(rank), ranks_(ranks),
+      micro_batch_(std::max<std::int64_t>(1, micro_batch)),
       training_rows_(training_rows(split)) {}
 
 std::int64_t TrainingStream::steps_per_epoch() const {
@@ -66,7 +67,7 @@ std::int64_t TrainingStream::next(std::vector<std::uint8_t>& pixels,
   rows.clear();
   if (position_ >= training_rows_) return 0;
   const std::int64_t batch = std::min(global_batch_, training_rows_ - position_);
-  const Share share = rank_share(batch, rank_, ranks_);
+  const Share share = rank_share(batch, rank_, ranks_, micro_batch_);
   const std::size_t row_bytes = static_cast<std::size_t>(reader_.row_bytes());
   pixels.resize(static_cast<std::size_t>(share.count) * row_bytes);
   for (std::int64_t i = 0; i < share.count; ++i) {

@@ -13,7 +13,7 @@ namespace aepipe::data {
 class TrainingStream {
  public:
   TrainingStream(const DataFileReader& reader, const RowSplit& split, std::int64_t window_chunks,
-                 std::int64_t global_batch, int rank, int ranks);
+                 std::int64_t global_batch, int rank, int ranks, std::int64_t micro_batch = 1);
 
   std::int64_t steps_per_epoch() const;
   // Positions the stream at `step` of `epoch` (0 for a fresh epoch; later for a resume).
@@ -33,6 +33,7 @@ class TrainingStream {
   std::int64_t window_chunks_;
   std::int64_t global_batch_;
   int rank_, ranks_;
+  std::int64_t micro_batch_;
   std::int64_t training_rows_;
   std::vector<Window> windows_;
   std::vector<std::int64_t> window_starts_;  // position of each window's first row

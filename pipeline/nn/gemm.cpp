@@ -1,6 +1,8 @@
 #include "nn/gemm.hpp"
 
 #include <omp.h>
+
+#include <algorithm>
 #include <sched.h>
 #include <oneapi/dnnl/dnnl.h>
 
@@ -13,15 +15,29 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
                  Eigen::Index k, float alpha, const float* a, Eigen::Index lda, const float* b,
                  Eigen::Index ldb, float beta, float* c, Eigen::Index ldc) {
   if (m == 0 || n == 0) return;
-  // oneDNN is row-major: column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T,
-  // i.e. the same call with the operands swapped.
-  const dnnl_status_t status =
-      dnnl_sgemm(transpose_b == Transpose::kYes ? 'T' : 'N',
-                 transpose_a == Transpose::kYes ? 'T' : 'N', n, m, k, alpha, b, ldb, a, lda, beta,
-                 c, ldc);
-  if (status != dnnl_success)
-    throw Error(cat("internal: dnnl_sgemm failed (status ", static_cast<int>(status), ") for m=", m,
-                    " n=", n, " k=", k));
+  // C is cut into fixed kTile x kTile tiles, each computed by one single-threaded oneDNN call
+  // (oneDNN runs sequentially inside an OpenMP region), the tiles shared among the threads.
+  // oneDNN's own threading splits the k-sum differently for different thread counts; fixed
+  // tiles make every result independent of --threads, so P ranks reproduce one rank.
+  constexpr Eigen::Index kTile = 256;
+  const Eigen::Index row_tiles = (m + kTile - 1) / kTile;
+  const Eigen::Index tiles = row_tiles * ((n + kTile - 1) / kTile);
+  const char op_a = transpose_a == Transpose::kYes ? 'T' : 'N';
+  const char op_b = transpose_b == Transpose::kYes ? 'T' : 'N';
+  int failures = 0;
+#pragma omp parallel for schedule(static) reduction(+ : failures)
+  for (Eigen::Index tile = 0; tile < tiles; ++tile) {
+    const Eigen::Index i0 = (tile % row_tiles) * kTile, j0 = (tile / row_tiles) * kTile;
+    const Eigen::Index rows = std::min(kTile, m - i0), cols = std::min(kTile, n - j0);
+    const float* a_tile = transpose_a == Transpose::kNo ? a + i0 : a + i0 * lda;
+    const float* b_tile = transpose_b == Transpose::kNo ? b + j0 * ldb : b + j0;
+    // oneDNN is row-major: column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T.
+    if (dnnl_sgemm(op_b, op_a, cols, rows, k, alpha, b_tile, ldb, a_tile, lda, beta,
+                   c + i0 + j0 * ldc, ldc) != dnnl_success)
+      ++failures;
+  }
+  if (failures > 0)
+    throw Error(cat("internal: dnnl_sgemm failed for m=", m, " n=", n, " k=", k));
 }
 
 template <>

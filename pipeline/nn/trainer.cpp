@@ -5,6 +5,7 @@
 
 #include "data/training_stream.hpp"
 #include "mpi/agreement.hpp"
+#include "mpi/exact_sum.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/evaluation.hpp"
 #include "util/atomic_output.hpp"
@@ -86,7 +87,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                   const std::optional<TrainingState>& resume, const CheckpointPolicy& policy,
                   History& history) {
   data::TrainingStream stream(reader_, split_, window_chunks_, phase.global_batch, comm_.rank(),
-                              comm_.size());
+                              comm_.size(), phase.micro_batch);
   const std::int64_t steps_per_epoch = stream.steps_per_epoch();
   if (steps_per_epoch == 0) throw Error(cat(reader_.path(), " has no training rows"));
   Schedule schedule = phase.schedule;
@@ -105,8 +106,10 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
   Progress progress(phase.name, schedule.total_steps, "steps", show_progress_);
   std::vector<std::uint8_t> pixels;
   std::vector<std::int64_t> rows;
-  Eigen::MatrixXf input, target;
+  Eigen::MatrixXf input, target, micro_input, micro_target;
   Eigen::VectorXf rho_hat;
+  mpi::ExactSum gradient_sum, code_sum;
+  std::vector<float> piece_sum;
   const bool kl = network.objective().sparsity == Sparsity::kKl;
   double smoothed_loss = NAN;
   for (std::int64_t epoch = first_epoch; epoch < phase.epochs; ++epoch) {
@@ -120,14 +123,58 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       mpi::collectively(comm_, [&] {
         prepare_batch(pixels, rows, info_.normalisation, phase, epoch, input, target);
       });
-      network.forward(input);
+      // Micro-batches of this rank: columns [c, c + width) of input/target.
+      const Eigen::Index local = input.cols();
+      const Eigen::Index micro = static_cast<Eigen::Index>(phase.micro_batch);
+      // With at most two pieces in the whole global batch, a float sum rounds once, as the
+      // exact sum does: plain float allreduces give the same bits and cost less.
+      const bool exact = (batch + micro - 1) / micro > 2;
       if (kl) {
-        rho_hat = network.code_sum();
-        comm_.allreduce_sum(rho_hat);
+        // rho^: the sum of every micro-batch's code activations over the global batch.
+        const auto code_size = network.architecture().code_size();
+        rho_hat.setZero(code_size);
+        code_sum.reset(static_cast<std::size_t>(code_size));
+        for (Eigen::Index c = 0; c < local; c += micro) {
+          micro_input = input.middleCols(c, std::min(micro, local - c));
+          network.forward(micro_input);
+          const Eigen::VectorXf sums = network.code_sum();
+          if (exact) code_sum.add(std::span(sums.data(), static_cast<std::size_t>(sums.size())));
+          else rho_hat += sums;
+        }
+        if (exact) {
+          code_sum.allreduce(comm_);
+          code_sum.round_to(std::span(rho_hat.data(), static_cast<std::size_t>(code_size)));
+        } else {
+          comm_.allreduce_sum(rho_hat);
+        }
         rho_hat /= static_cast<float>(batch);
       }
-      const float data_loss = network.backward(target, batch, kl ? &rho_hat : nullptr);
-      comm_.allreduce_sum(network.gradients());
+      if (exact) gradient_sum.reset(network.parameters().size());
+      double data_loss = 0;
+      bool first_piece = true;
+      for (Eigen::Index c = 0; c < local; c += micro) {
+        const Eigen::Index width = std::min(micro, local - c);
+        micro_input = input.middleCols(c, width);
+        micro_target = target.middleCols(c, width);
+        network.forward(micro_input);
+        data_loss += network.backward(micro_target, batch, kl ? &rho_hat : nullptr);
+        if (exact) {
+          gradient_sum.add(network.gradients());
+        } else if (first_piece) {
+          piece_sum.assign(network.gradients().begin(), network.gradients().end());
+        } else {
+          for (std::size_t i = 0; i < piece_sum.size(); ++i) piece_sum[i] += network.gradients()[i];
+        }
+        first_piece = false;
+      }
+      if (exact) {
+        gradient_sum.allreduce(comm_);
+        gradient_sum.round_to(network.gradients());
+      } else {
+        if (first_piece) piece_sum.assign(network.gradients().size(), 0.0f);  // no rows here
+        comm_.allreduce_sum(std::span(piece_sum));
+        std::copy(piece_sum.begin(), piece_sum.end(), network.gradients().begin());
+      }
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
       comm_.allreduce_sum(std::span<double>(shared, 2));
       const double loss = shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) +

@@ -1,8 +1,12 @@
 #pragma once
 // The data-parallel training loop (DESIGN "Training, in short"): every rank streams its
-// share of each global batch, computes gradients, one MPI_Allreduce sums them (plus a small
-// one for the global mean code activation when the KL term needs it), and every rank takes
-// the same optimiser step, so parameters stay identical on all ranks.
+// share (whole micro-batches) of each global batch, computes each micro-batch's gradient,
+// sums them exactly, one MPI_Allreduce combines the ranks (plus a small one for the global
+// mean code activation when the KL term needs it), and every rank takes the same optimiser
+// step. Training from these gradients is chaotic - float rounding differences grow to
+// percent-level parameter differences within an epoch of a deep ReLU network - so the sums
+// are exact and the GEMMs independent of the thread count: P ranks reproduce one rank bit
+// for bit.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -24,6 +28,9 @@ struct TrainingPhase {
   std::string name;                 // "train", "pretrain layer 1", ... for progress lines
   std::int64_t epochs = 1;
   std::int64_t global_batch = 128;
+  // Gradients are computed per micro-batch of this many rows and summed exactly
+  // (mpi/exact_sum.hpp), so the result never depends on the rank count.
+  std::int64_t micro_batch = 64;
   Schedule schedule;                // total_steps filled in by the trainer
   Optimizer::Kind optimizer = Optimizer::Kind::kAdam;
   double momentum = 0.9;
