@@ -9,6 +9,7 @@
 #include "mpi/agreement.hpp"
 #include "nn/gemm.hpp"
 #include "util/error.hpp"
+#include "util/atomic_output.hpp"
 #include "util/report.hpp"
 #include "util/stop_signal.hpp"
 
@@ -117,11 +118,13 @@ int run_command_line(int argc, char** argv, const mpi::Communicator& comm) {
     if (comm.is_root()) std::fprintf(stderr, "aepipe: %s\n", stop.what());
     return stop.exit_code();
   } catch (const mpi::RankError& error) {
-    // Agreed on by every rank: one line, from rank 0.
+    // Agreed on by every rank: one line, from rank 0; nothing temporary stays behind.
+    remove_registered_temporaries();
     if (comm.is_root()) print_error(error.what(), error.rank());
     return error.exit_code();
   } catch (const UsageError& error) {
     // Raised identically on every rank from the arguments alone.
+    remove_registered_temporaries();
     if (comm.is_root()) print_error(error.what(), comm.rank());
     return error.exit_code();
   } catch (const Error& error) {

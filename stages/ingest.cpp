@@ -194,8 +194,11 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
   input_paths.insert(input_paths.end(), options.labels.begin(), options.labels.end());
   check_output_path(options.output, input_paths, context.common.force, comm);
 
+  // Rank 0 classifies the inputs and broadcasts the result, so every rank takes the same
+  // path even if nodes see the file system differently.
   std::vector<Input> inputs = mpi::collectively(comm, [&] {
     std::vector<Input> found;
+    if (!comm.is_root()) return found;
     for (const auto& spec : options.inputs) found.push_back(classify(spec));
     for (const auto& path : options.labels) {
       Input input = classify(path);
@@ -205,6 +208,22 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
     }
     return found;
   });
+  {
+    std::vector<std::string> paths, datasets;
+    std::vector<std::int32_t> kinds;
+    for (const auto& input : inputs) {
+      paths.push_back(input.path);
+      datasets.push_back(input.dataset);
+      kinds.push_back(static_cast<std::int32_t>(input.kind));
+    }
+    comm.broadcast(paths, 0);
+    comm.broadcast(datasets, 0);
+    kinds.resize(paths.size());
+    comm.broadcast(std::span(kinds), 0);
+    inputs.clear();
+    for (size_t i = 0; i < paths.size(); ++i)
+      inputs.push_back({static_cast<InputKind>(kinds[i]), paths[i], datasets[i]});
+  }
   auto source = open_source(inputs, comm);
   const data::ImageShape natural = source->natural_shape();
   const data::RowSpec spec = mpi::collectively(comm, [&] {

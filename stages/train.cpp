@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "mpi/agreement.hpp"
+#include "mpi/exact_sum.hpp"
 #include "data/training_stream.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/gemm.hpp"
@@ -27,32 +28,43 @@ nn::Normalisation fit_normalisation(nn::NormalisationMode mode, const data::Data
   normalisation.mean = Eigen::VectorXf::Zero(dim);
   normalisation.scale = Eigen::VectorXf::Ones(dim);
   if (mode == nn::NormalisationMode::kNone) return normalisation;
-  // Sums in double over the training rows of every rank, allreduced.
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(dim), squares = Eigen::VectorXd::Zero(dim);
-  double count = 0, centred_squares = 0;
+  // Per-chunk float sums (the same chunks whatever the rank count) summed exactly across
+  // chunks and ranks, so the statistics are bit-identical for any P.
+  mpi::ExactSum sum, squares, centred;
+  sum.reset(static_cast<std::size_t>(dim));
+  squares.reset(static_cast<std::size_t>(dim));
+  centred.reset(1);
+  double count = 0;
   Eigen::MatrixXf batch;
   mpi::collectively(comm, [&] {
     nn::for_each_chunk(reader, split, nn::RowSelection::kTraining, comm.rank(), comm.size(),
                        [&](const auto& pixels, const auto& rows) {
                          normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
-                         sum += batch.rowwise().sum().cast<double>();
-                         squares += batch.array().square().rowwise().sum().matrix().cast<double>();
+                         const Eigen::VectorXf chunk_sum = batch.rowwise().sum();
+                         const Eigen::VectorXf chunk_squares = batch.array().square().rowwise().sum();
+                         sum.add(std::span(chunk_sum.data(), static_cast<std::size_t>(dim)));
+                         squares.add(std::span(chunk_squares.data(), static_cast<std::size_t>(dim)));
                          batch.rowwise() -= batch.colwise().mean();
-                         centred_squares += static_cast<double>(batch.squaredNorm());
+                         const float chunk_centred = batch.squaredNorm();
+                         centred.add(std::span(&chunk_centred, 1));
                          count += static_cast<double>(rows.size());
                        });
   });
-  comm.allreduce_sum(sum);
-  comm.allreduce_sum(squares);
+  sum.allreduce(comm);
+  squares.allreduce(comm);
+  centred.allreduce(comm);
   count = comm.allreduce_sum(count);
-  centred_squares = comm.allreduce_sum(centred_squares);
+  const double centred_squares = centred.value(0);
   mpi::collectively(comm, [&] {
     if (count < 1) throw Error(cat(reader.path(), " has no training rows"));
   });
   normalisation.mode = mode;
   if (mode == nn::NormalisationMode::kPixel) {
-    const Eigen::VectorXd mean = sum / count;
-    const Eigen::VectorXd variance = (squares / count - mean.cwiseAbs2()).cwiseMax(0.0);
+    Eigen::VectorXd mean(dim), variance(dim);
+    for (Eigen::Index j = 0; j < dim; ++j) {
+      mean(j) = sum.value(static_cast<std::size_t>(j)) / count;
+      variance(j) = std::max(0.0, squares.value(static_cast<std::size_t>(j)) / count - mean(j) * mean(j));
+    }
     normalisation.mean = mean.cast<float>();
     // Constant pixels (image borders) would get an infinite scale: floor the std at 0.01.
     normalisation.scale = variance.cwiseSqrt().cwiseMax(0.01).cwiseInverse().cast<float>();
@@ -163,7 +175,13 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   validate(options);
   const auto& comm = context.comm;
   const auto start = Clock::now();
-  if (options.resume && mpi::collectively(comm, [&] { return std::filesystem::exists(options.output); })) {
+  // Rank 0 decides and broadcasts: nodes may see a shared file system differently for a while
+  // (NFS attribute caches), and ranks must never take different paths.
+  const auto exists_on_root = [&](const std::string& path) {
+    const int found = mpi::collectively(comm, [&] { return comm.is_root() && std::filesystem::exists(path) ? 1 : 0; });
+    return comm.broadcast(found, 0) != 0;
+  };
+  if (options.resume && exists_on_root(options.output)) {
     if (comm.is_root() && !context.common.quiet)
       std::fprintf(stderr, "train: %s already exists; nothing to resume\n", options.output.c_str());
     return;
@@ -189,7 +207,9 @@ void run_train(const TrainOptions& options, const StageContext& context) {
 
   nn::ModelInfo info;
   info.shape = reader.shape();
-  info.config = describe(options);
+  // Everything that shapes the run, so a resume with other settings is refused.
+  info.config = cat(describe(options), "seed = ", context.common.seed, "\nwindow-chunks = ",
+                    window_chunks, "\n");
   info.normalisation = fit_normalisation(nn::parse_normalisation(options.normalise), reader, split, comm);
   const MetricsLog& metrics = context.metrics;
 
@@ -228,8 +248,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   std::optional<nn::TrainingState> resume_state;
   nn::History history;
   if (options.resume) {
-    const bool found = mpi::collectively(comm, [&] { return std::filesystem::exists(policy.path); });
-    if (found) {
+    if (exists_on_root(policy.path)) {
       nn::LoadedModel loaded = mpi::collectively(comm, [&] { return nn::read_model(policy.path); });
       mpi::collectively(comm, [&] {
         if (!loaded.state) throw Error(cat(policy.path, " is not a checkpoint"));
@@ -240,6 +259,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       std::copy(loaded.network->parameters().begin(), loaded.network->parameters().end(),
                 network.parameters().begin());
       history = loaded.info.history;
+      info.normalisation = loaded.info.normalisation;  // exactly as the interrupted run had it
       resume_state = loaded.state;
       if (comm.is_root() && !context.common.quiet)
         std::fprintf(stderr, "train: resuming from %s at epoch %lld, step %lld\n", policy.path.c_str(),

@@ -154,6 +154,12 @@ void DataFileWriter::append(RowBatch& batch) {
 }
 
 void DataFileWriter::spill_strings(const RowBatch& batch) {
+  // A one-sided failure here (out of memory on rank 0 while gathering) would leave the other
+  // ranks in the gather: it ends the job instead.
+  mpi::or_abort(comm_, [&] { gather_and_spill(batch); });
+}
+
+void DataFileWriter::gather_and_spill(const RowBatch& batch) {
   std::string names;
   for (const auto& name : batch.names) put_string(names, name);
   const auto all_names = comm_.gather_bytes(names, 0);

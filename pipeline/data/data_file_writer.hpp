@@ -49,6 +49,7 @@ class DataFileWriter {
 
  private:
   void spill_strings(const RowBatch& batch);
+  void gather_and_spill(const RowBatch& batch);
   void write_strings_serially(const DataFileMetadata& metadata);
   void remove_temporaries() noexcept;
 

@@ -64,6 +64,8 @@ template <class Fn>
 auto or_abort(const Communicator& comm, Fn&& fn) -> std::invoke_result_t<Fn> {
   try {
     return fn();
+  } catch (const RankError&) {
+    throw;  // already agreed on by every rank: unwinding together is safe
   } catch (const Error& error) {
     abort_job(comm, error.what(), error.exit_code());
   } catch (const std::exception& error) {

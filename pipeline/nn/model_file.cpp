@@ -145,6 +145,9 @@ void write_model(const std::string& path, Autoencoder<float>& network, const Mod
     attribute("step_in_epoch", state->step_in_epoch);
     attribute("global_step", state->global_step);
     attribute("ranks", state->ranks);
+    attribute("epoch_loss_sum", state->epoch_loss_sum);
+    attribute("epoch_samples", state->epoch_samples);
+    attribute("epoch_seconds", state->epoch_seconds);
     write_vector(file, "/optimizer/first", state->first.data(), state->first.size());
     write_vector(file, "/optimizer/second", state->second.data(), state->second.size());
   }
@@ -157,18 +160,23 @@ LoadedModel read_model(const std::string& path) {
   LoadedModel loaded;
   ModelInfo& info = loaded.info;
   info.kind = required_string(file, "kind");
+  // A damaged file's bad words are the file's fault, not a usage error: name the file.
+  const auto in_file = [&](const auto& parse) {
+    try {
+      return parse();
+    } catch (const UsageError& error) {
+      throw Error(cat(path, ": ", error.what()));
+    }
+  };
   ActivationDefaults defaults;
-  defaults.output = parse_activation(required_string(file, "output_activation"));
-  Architecture architecture;
-  try {
-    architecture = parse_architecture(required_string(file, "architecture"), defaults,
-                                      required_int(file, "tied") != 0);
-  } catch (const UsageError& error) {
-    throw Error(cat(path, ": ", error.what()));
-  }
+  defaults.output = in_file([&] { return parse_activation(required_string(file, "output_activation")); });
+  const Architecture architecture = in_file([&] {
+    return parse_architecture(required_string(file, "architecture"), defaults,
+                              required_int(file, "tied") != 0);
+  });
   Objective objective;
-  objective.loss = parse_loss(required_string(file, "loss"));
-  objective.sparsity = parse_sparsity(required_string(file, "sparsity"));
+  objective.loss = in_file([&] { return parse_loss(required_string(file, "loss")); });
+  objective.sparsity = in_file([&] { return parse_sparsity(required_string(file, "sparsity")); });
   objective.rho = required_float(file, "rho");
   objective.beta = required_float(file, "beta");
   objective.k = required_int(file, "k");
@@ -203,7 +211,7 @@ LoadedModel read_model(const std::string& path) {
                                 cat(path, ": no /normalisation group")));
   auto mode = h5::read_string_attribute(group.get(), "mode", path + ":/normalisation");
   if (!mode) throw Error(cat(path, ":/normalisation lacks the attribute mode"));
-  info.normalisation.mode = parse_normalisation(*mode);
+  info.normalisation.mode = in_file([&] { return parse_normalisation(*mode); });
   const auto mean = read_floats(file, "/normalisation/mean", dim);
   const auto scale = read_floats(file, "/normalisation/scale", dim);
   info.normalisation.mean = Eigen::Map<const Eigen::VectorXf>(mean.data(), static_cast<Eigen::Index>(dim));
@@ -220,12 +228,15 @@ LoadedModel read_model(const std::string& path) {
 
   if (required_int(file, "checkpoint") != 0) {
     TrainingState state;
-    state.optimizer = parse_optimizer(required_string(file, "optimizer"));
+    state.optimizer = in_file([&] { return parse_optimizer(required_string(file, "optimizer")); });
     state.optimizer_steps = required_int(file, "optimizer_steps");
     state.epoch = required_int(file, "epoch");
     state.step_in_epoch = required_int(file, "step_in_epoch");
     state.global_step = required_int(file, "global_step");
     state.ranks = required_int(file, "ranks");
+    state.epoch_loss_sum = h5::read_float_attribute(file.id(), "epoch_loss_sum", path).value_or(0.0);
+    state.epoch_samples = h5::read_float_attribute(file.id(), "epoch_samples", path).value_or(0.0);
+    state.epoch_seconds = h5::read_float_attribute(file.id(), "epoch_seconds", path).value_or(0.0);
     const std::size_t parameters = network.parameters().size();
     state.first = read_floats(file, "/optimizer/first", parameters);
     state.second = read_floats(file, "/optimizer/second",

@@ -10,7 +10,8 @@
 //   /history/{train_loss, validation_loss, learning_rate, samples_per_s, seconds} float64
 //            [epochs], per completed epoch
 //   checkpoints add /optimizer/first, /optimizer/second float32 [parameters] and attributes
-//   optimizer, optimizer_steps, epoch, step_in_epoch, global_step, ranks
+//   optimizer, optimizer_steps, epoch, step_in_epoch, global_step, ranks, epoch_loss_sum,
+//   epoch_samples, epoch_seconds
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,6 +40,10 @@ struct TrainingState {
   std::int64_t step_in_epoch = 0;  // next step to run in it
   std::int64_t global_step = 0;    // steps taken in total (the schedule's clock)
   std::int64_t ranks = 1;
+  // Totals of the epoch in progress, so its history entry covers all of it after a resume.
+  double epoch_loss_sum = 0;       // sum over its samples of the step loss
+  double epoch_samples = 0;
+  double epoch_seconds = 0;
 };
 
 struct ModelInfo {

@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "mpi/agreement.hpp"
+#include "mpi/exact_sum.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/gemm.hpp"
 #include "util/error.hpp"
@@ -13,7 +14,7 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
                const Normalisation& normalisation, Eigen::Index components,
                const mpi::Communicator& comm) {
   const auto dim = static_cast<Eigen::Index>(reader.shape().bytes());
-  constexpr Eigen::Index kMaxDim = 8192;  // a [D, D] double covariance of 512 MiB
+  constexpr Eigen::Index kMaxDim = 4096;  // an exact [D, D] scatter sum of 256 MiB
   if (dim > kMaxDim)
     throw Error(cat("PCA of ", dim, "-dimensional rows needs a ", dim, "x", dim,
                     " covariance; use --resize, --tile or --patches to stay under ", kMaxDim));
@@ -23,24 +24,33 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
 
   // Pass 1: the mean. Pass 2: the scatter of centred rows (float GEMM per chunk, summed in
   // double), which keeps the covariance accurate without a huge single-precision sum.
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(dim);
+  // Per-chunk float sums (the same chunks for any rank count) are summed exactly across chunks
+  // and ranks (mpi/exact_sum.hpp): every P gets the same bits.
+  mpi::ExactSum sum;
+  sum.reset(static_cast<std::size_t>(dim));
   double count = 0;
   Eigen::MatrixXf batch;
   mpi::collectively(comm, [&] {
     for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
                    [&](const auto& pixels, const auto& rows) {
                      normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
-                     sum += batch.rowwise().sum().cast<double>();
+                     const Eigen::VectorXf chunk_sum = batch.rowwise().sum();
+                     sum.add(std::span(chunk_sum.data(), static_cast<std::size_t>(dim)));
                      count += static_cast<double>(rows.size());
                    });
   });
-  comm.allreduce_sum(sum);
+  sum.allreduce(comm);
   count = comm.allreduce_sum(count);
-  if (count < 2) throw Error(cat("PCA needs at least 2 training rows, ", reader.path(), " has ", count));
-  const Eigen::VectorXd mean = sum / count;
+  mpi::collectively(comm, [&] {
+    if (count < 2) throw Error(cat("PCA needs at least 2 training rows, ", reader.path(), " has ", count));
+  });
+  Eigen::VectorXd mean(dim);
+  for (Eigen::Index j = 0; j < dim; ++j) mean(j) = sum.value(static_cast<std::size_t>(j)) / count;
   const Eigen::VectorXf mean_float = mean.cast<float>();
 
-  Eigen::MatrixXd scatter = Eigen::MatrixXd::Zero(dim, dim);
+  // The scatter of centred rows: float GEMM per chunk, summed exactly.
+  mpi::ExactSum scatter_sum;
+  scatter_sum.reset(static_cast<std::size_t>(dim * dim));
   Eigen::MatrixXf chunk_scatter(dim, dim);
   mpi::collectively(comm, [&] {
     for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
@@ -49,11 +59,13 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
                      batch.colwise() -= mean_float;
                      gemm<float>(1.0f, batch, Transpose::kNo, batch, Transpose::kYes, 0.0f,
                                  chunk_scatter);
-                     scatter += chunk_scatter.cast<double>();
+                     scatter_sum.add(std::span(chunk_scatter.data(), static_cast<std::size_t>(dim * dim)));
                    });
   });
-  comm.allreduce_sum(scatter);
-  const Eigen::MatrixXd covariance = scatter / (count - 1);
+  scatter_sum.allreduce(comm);
+  Eigen::MatrixXd covariance(dim, dim);
+  for (Eigen::Index i = 0; i < dim * dim; ++i)
+    covariance.data()[i] = scatter_sum.value(static_cast<std::size_t>(i)) / (count - 1);
 
   // Every rank solves the same (allreduced) matrix; the result is identical.
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance);

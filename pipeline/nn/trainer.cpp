@@ -63,12 +63,12 @@ void Trainer::write_checkpoint(Autoencoder<float>& network, const Optimizer& opt
                                const TrainingState& state, const CheckpointPolicy& policy,
                                const History& history) {
   if (policy.path.empty()) return;
+  // Written whole under a temporary name, then renamed: the checkpoint under the final name
+  // is always complete, whatever moment the job dies. Every rank registers the temporary, so
+  // whichever rank ends the job removes it.
+  const std::string temporary = temporary_path_for(policy.path, comm_);
   mpi::collectively(comm_, [&] {
     if (!comm_.is_root()) return;
-    // Written whole under a temporary name, then renamed: the checkpoint under the final
-    // name is always complete, whatever moment the job dies.
-    const std::string temporary = policy.path + ".aepipe-tmp";
-    register_temporary(temporary);
     ModelInfo info = info_;
     info.history = history;
     TrainingState saved = state;
@@ -81,6 +81,7 @@ void Trainer::write_checkpoint(Autoencoder<float>& network, const Optimizer& opt
     write_model(temporary, network, info, &saved);
     commit_output(temporary, policy.path);
   });
+  unregister_temporary(temporary);
 }
 
 bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
@@ -116,7 +117,15 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
     const auto epoch_start = Clock::now();
     std::int64_t step_in_epoch = epoch == first_epoch ? first_step : 0;
     stream.start_epoch(epoch + phase.epoch_offset, step_in_epoch);
-    double loss_sum = 0, samples = 0, lr = schedule.rate(global_step);
+    double loss_sum = 0, samples = 0, seconds_before = 0, lr = schedule.rate(global_step);
+    if (resume && epoch == first_epoch) {  // the part of this epoch run before the stop
+      loss_sum = resume->epoch_loss_sum;
+      samples = resume->epoch_samples;
+      seconds_before = resume->epoch_seconds;
+    }
+    const auto elapsed = [&] {
+      return seconds_before + std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    };
     while (true) {
       const std::int64_t batch = stream.next(pixels, rows);
       if (batch == 0) break;
@@ -194,7 +203,8 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       smoothed_loss = std::isnan(smoothed_loss) ? loss : 0.98 * smoothed_loss + 0.02 * loss;
       progress.update(global_step, cat("epoch ", epoch + 1, "/", phase.epochs, ", loss ",
                                        static_cast<float>(smoothed_loss), ", lr ", static_cast<float>(lr)));
-      const TrainingState state{optimizer.kind(), 0, {}, {}, epoch, step_in_epoch, global_step, comm_.size()};
+      const TrainingState state{optimizer.kind(), 0,       {},      {},       epoch, step_in_epoch,
+                                global_step,      comm_.size(), loss_sum, samples, elapsed()};
       if (shared[1] > 0) {
         write_checkpoint(network, optimizer, state, policy, history);
         progress.finish();
@@ -203,7 +213,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       if (policy.every_steps > 0 && global_step % policy.every_steps == 0)
         write_checkpoint(network, optimizer, state, policy, history);
     }
-    const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    const double seconds = elapsed();
     const Evaluation validation = evaluate(network, true, phase.transform);
     history.train_loss.push_back(samples > 0 ? loss_sum / samples : NAN);
     history.validation_loss.push_back(validation.rows > 0 ? validation.loss : NAN);
@@ -230,7 +240,8 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                          .add("samples_per_s", history.samples_per_s.back())
                          .add("seconds", seconds));
     });
-    const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step, comm_.size()};
+    const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step, comm_.size(),
+                              0, 0, 0};
     write_checkpoint(network, optimizer, state, policy, history);
   }
   progress.finish();
