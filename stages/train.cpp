@@ -5,7 +5,6 @@
 
 #include "mpi/agreement.hpp"
 #include "mpi/exact_sum.hpp"
-#include "data/training_stream.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/gemm.hpp"
 #include "nn/model_file.hpp"
@@ -269,8 +268,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   }
 
   nn::Trainer trainer(comm, reader, split, window_chunks, info, context.show_progress(), metrics);
-  const data::TrainingStream probe(reader, split, window_chunks, options.batch, comm.rank(), comm.size());
-  const std::int64_t steps_per_epoch = probe.steps_per_epoch();
+  const std::int64_t steps_per_epoch = (data::training_rows(split) + options.batch - 1) / options.batch;
 
   // Greedy layer-wise pretraining (skipped when resuming fine-tuning: its weights are in the
   // checkpoint). Each layer is an autoencoder on the codes of the layers before it.

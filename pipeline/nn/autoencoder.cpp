@@ -69,30 +69,17 @@ Activation Autoencoder<T>::activation(std::size_t layer) const {
 }
 
 template <class T>
-typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight(std::size_t layer) {
+typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight_view(T* buffer, std::size_t layer) {
   const auto& slot = slots_.at(layer);
   // A tied layer's stored weight has its mirrored encoder's shape [in, out].
-  return slot.tied ? MatrixMap(parameters_.data() + slot.weight_offset, slot.in, slot.out)
-                   : MatrixMap(parameters_.data() + slot.weight_offset, slot.out, slot.in);
+  return slot.tied ? MatrixMap(buffer + slot.weight_offset, slot.in, slot.out)
+                   : MatrixMap(buffer + slot.weight_offset, slot.out, slot.in);
 }
 
 template <class T>
-typename Autoencoder<T>::VectorMap Autoencoder<T>::bias(std::size_t layer) {
+typename Autoencoder<T>::VectorMap Autoencoder<T>::bias_view(T* buffer, std::size_t layer) {
   const auto& slot = slots_.at(layer);
-  return VectorMap(parameters_.data() + slot.bias_offset, slot.out);
-}
-
-template <class T>
-typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight_gradient(std::size_t layer) {
-  const auto& slot = slots_.at(layer);
-  return slot.tied ? MatrixMap(gradients_.data() + slot.weight_offset, slot.in, slot.out)
-                   : MatrixMap(gradients_.data() + slot.weight_offset, slot.out, slot.in);
-}
-
-template <class T>
-typename Autoencoder<T>::VectorMap Autoencoder<T>::bias_gradient(std::size_t layer) {
-  const auto& slot = slots_.at(layer);
-  return VectorMap(gradients_.data() + slot.bias_offset, slot.out);
+  return VectorMap(buffer + slot.bias_offset, slot.out);
 }
 
 template <class T>

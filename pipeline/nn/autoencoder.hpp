@@ -35,10 +35,10 @@ class Autoencoder {
   Activation activation(std::size_t layer) const;
   // The weight used by `layer` as stored: for a tied decoder layer, its encoder's weight
   // (which the layer applies transposed).
-  MatrixMap weight(std::size_t layer);
-  VectorMap bias(std::size_t layer);
-  MatrixMap weight_gradient(std::size_t layer);
-  VectorMap bias_gradient(std::size_t layer);
+  MatrixMap weight(std::size_t layer) { return weight_view(parameters_.data(), layer); }
+  VectorMap bias(std::size_t layer) { return bias_view(parameters_.data(), layer); }
+  MatrixMap weight_gradient(std::size_t layer) { return weight_view(gradients_.data(), layer); }
+  VectorMap bias_gradient(std::size_t layer) { return bias_view(gradients_.data(), layer); }
 
   std::span<T> parameters() { return parameters_; }
   std::span<T> gradients() { return gradients_; }
@@ -76,6 +76,9 @@ class Autoencoder {
     std::size_t bias_offset = 0;
     bool tied = false;
   };
+  // Layer views into either flat buffer (parameters_ or gradients_).
+  MatrixMap weight_view(T* buffer, std::size_t layer);
+  VectorMap bias_view(T* buffer, std::size_t layer);
   void layer_forward(std::size_t layer);
   void keep_top_k(Matrix& code);
 

@@ -38,6 +38,8 @@ class Optimizer {
   // State for checkpoints: first/second moments (sgd: velocity, empty) and the step count.
   std::vector<float>& first_moment() { return first_; }
   std::vector<float>& second_moment() { return second_; }
+  const std::vector<float>& first_moment() const { return first_; }
+  const std::vector<float>& second_moment() const { return second_; }
   void set_steps(std::int64_t steps) { steps_ = steps; }
 
  private:

@@ -73,9 +73,8 @@ void Trainer::write_checkpoint(Autoencoder<float>& network, const Optimizer& opt
     info.history = history;
     TrainingState saved = state;
     saved.optimizer = optimizer.kind();
-    auto& mutable_optimizer = const_cast<Optimizer&>(optimizer);
-    saved.first = mutable_optimizer.first_moment();
-    saved.second = mutable_optimizer.second_moment();
+    saved.first = optimizer.first_moment();
+    saved.second = optimizer.second_moment();
     saved.optimizer_steps = optimizer.steps();
     saved.ranks = comm_.size();
     write_model(temporary, network, info, &saved);
