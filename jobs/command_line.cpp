@@ -8,8 +8,8 @@
 #include "jobs/config_file.hpp"
 #include "mpi/agreement.hpp"
 #include "nn/gemm.hpp"
-#include "util/error.hpp"
 #include "util/atomic_output.hpp"
+#include "util/error.hpp"
 #include "util/report.hpp"
 #include "util/stop_signal.hpp"
 
@@ -21,28 +21,28 @@ namespace aepipe::jobs {
 namespace {
 
 void add_common_options(po::options_description& options, stages::CommonOptions& common) {
-  options.add_options()
-      ("config", po::value(&common.config)->value_name("FILE"),
-       "INI file with this command's options in a [<command>] section")
-      ("force", po::bool_switch(&common.force), "replace an existing output")
-      ("seed", po::value(&common.seed)->value_name("N"), "seed of every random choice (default 1)")
-      ("threads", po::value(&common.threads)->value_name("N"),
-       "compute threads per rank (default: cores / ranks on the node)")
-      ("quiet,q", po::bool_switch(&common.quiet), "no progress output")
-      ("metrics", po::value(&common.metrics)->value_name("FILE"),
-       "append JSON-lines metrics to FILE")
-      ("help,h", "show this help");
+  options.add_options()("config", po::value(&common.config)->value_name("FILE"),
+                        "INI file with this command's options in a [<command>] section")(
+      "force", po::bool_switch(&common.force), "replace an existing output")(
+      "seed", po::value(&common.seed)->value_name("N"), "seed of every random choice (default 1)")(
+      "threads", po::value(&common.threads)->value_name("N"),
+      "compute threads per rank (default: cores / ranks on the node)")(
+      "quiet,q", po::bool_switch(&common.quiet), "no progress output")(
+      "metrics", po::value(&common.metrics)->value_name("FILE"),
+      "append JSON-lines metrics to FILE")("help,h", "show this help");
 }
 
 void print_tool_help(const std::vector<std::unique_ptr<Command>>& commands) {
   std::printf("aepipe %s: learned compression and retrieval for image archives, on MPI\n\n",
               AEPIPE_VERSION_STRING);
-  std::printf("usage: aepipe <command> [options]     (under mpirun or srun for several ranks)\n"
-              "       aepipe <command> --help\n       aepipe --version\n\ncommands:\n");
+  std::printf(
+      "usage: aepipe <command> [options]     (under mpirun or srun for several ranks)\n"
+      "       aepipe <command> --help\n       aepipe --version\n\ncommands:\n");
   for (const auto& command : commands)
     std::printf("  %-10s %s\n", command->name().c_str(), command->summary().c_str());
-  std::printf("\nexit codes: 0 ok, 1 failure, 2 usage error, 75 stopped by SIGTERM/SIGUSR1 after "
-              "saving a checkpoint (rerun with --resume)\n");
+  std::printf(
+      "\nexit codes: 0 ok, 1 failure, 2 usage error, 75 stopped by SIGTERM/SIGUSR1 after "
+      "saving a checkpoint (rerun with --resume)\n");
 }
 
 // Parses and runs; usage problems throw UsageError identically on every rank.
@@ -81,22 +81,23 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
   po::variables_map values;
   try {
     std::vector<std::string> arguments(argv + 2, argv + argc);
-    po::store(po::command_line_parser(arguments)
-                  .options(all)
-                  .positional(command->positional())
-                  .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
-                  .run(),
-              values);
+    po::store(
+        po::command_line_parser(arguments)
+            .options(all)
+            .positional(command->positional())
+            .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+            .run(),
+        values);
     if (values.count("help")) {
       if (comm.is_root()) {
         std::cout << "usage: " << command->usage() << "\n\n"
-                  << command->summary() << "\n\n" << all << std::flush;
+                  << command->summary() << "\n\n"
+                  << all << std::flush;
       }
       return 0;
     }
     if (values.count("config"))
-      store_config_file(values["config"].as<std::string>(), command->name(), sections, all,
-                        values);
+      store_config_file(values["config"].as<std::string>(), command->name(), sections, all, values);
     po::notify(values);
   } catch (const po::error& error) {
     throw UsageError(cat(error.what(), " (aepipe ", command->name(), " --help lists options)"));

@@ -1,8 +1,8 @@
 #include <charconv>
 
 #include "jobs/command.hpp"
-#include "stages/ingest.hpp"
 #include "stages/evaluate.hpp"
+#include "stages/ingest.hpp"
 #include "stages/inspect.hpp"
 #include "stages/train.hpp"
 #include "util/error.hpp"
@@ -20,8 +20,8 @@ std::pair<int, int> parse_size(const std::string& text, const std::string& optio
   };
   if (x == std::string::npos || !parse(text.substr(0, x), height) ||
       !parse(text.substr(x + 1), width))
-    throw UsageError(cat("invalid value '", text, "' for ", option,
-                         ": expected HEIGHTxWIDTH like 32x32"));
+    throw UsageError(
+        cat("invalid value '", text, "' for ", option, ": expected HEIGHTxWIDTH like 32x32"));
   return {height, width};
 }
 
@@ -36,30 +36,30 @@ class IngestCommand final : public Command {
            "[--tile N]\n                     [--patches N --per-image M] [--skip-bad]";
   }
   void add_options(po::options_description& options) override {
-    options.add_options()
-        ("input,i", po::value(&options_.inputs)->multitoken()->value_name("SRC..."),
-         "IDX image/label files (gzip'd or not), image folders (sub-folders are classes), "
-         "or file.h5[:/dataset]")
-        ("labels", po::value(&options_.labels)->multitoken()->value_name("FILE..."),
-         "IDX label files, one per IDX image file (they may also be given with --input)")
-        ("output,o", po::value(&options_.output)->value_name("FILE"), "the data file to write")
-        ("grayscale", po::bool_switch(&options_.grayscale), "convert colour images to grey")
-        ("resize", po::value(&resize_)->value_name("HxW"), "resize every image to H x W pixels")
-        ("tile", po::value(&options_.tile)->value_name("N"),
-         "cut images of any size into N x N tiles (edges padded), recording /tiles and /sources")
-        ("patches", po::value(&options_.patches)->value_name("N"),
-         "take random N x N patches (positions drawn from --seed)")
-        ("per-image", po::value(&options_.per_image)->value_name("M"), "patches per image")
-        ("skip-bad", po::bool_switch(&options_.skip_bad),
-         "skip undecodable image files with a warning instead of failing")
-        ("batch", po::value(&options_.batch)->value_name("N"),
-         "images each rank decodes per round (default: from --buffer-mb)")
-        ("buffer-mb", po::value(&options_.buffer_mb)->value_name("MB"),
-         "decoded pixels each rank holds per round (default 256)")
-        ("deflate", po::value(&options_.deflate)->value_name("0-9"),
-         "zlib level of the output (default 1; 0 stores uncompressed)")
-        ("chunk-kb", po::value(&options_.chunk_kb)->value_name("KB"),
-         "target size of an /images chunk (default 1024)");
+    options.add_options()(
+        "input,i", po::value(&options_.inputs)->multitoken()->value_name("SRC..."),
+        "IDX image/label files (gzip'd or not), image folders (sub-folders are classes), "
+        "or file.h5[:/dataset]")(
+        "labels", po::value(&options_.labels)->multitoken()->value_name("FILE..."),
+        "IDX label files, one per IDX image file (they may also be given with --input)")(
+        "output,o", po::value(&options_.output)->value_name("FILE"), "the data file to write")(
+        "grayscale", po::bool_switch(&options_.grayscale), "convert colour images to grey")(
+        "resize", po::value(&resize_)->value_name("HxW"), "resize every image to H x W pixels")(
+        "tile", po::value(&options_.tile)->value_name("N"),
+        "cut images of any size into N x N tiles (edges padded), recording /tiles and /sources")(
+        "patches", po::value(&options_.patches)->value_name("N"),
+        "take random N x N patches (positions drawn from --seed)")(
+        "per-image", po::value(&options_.per_image)->value_name("M"), "patches per image")(
+        "skip-bad", po::bool_switch(&options_.skip_bad),
+        "skip undecodable image files with a warning instead of failing")(
+        "batch", po::value(&options_.batch)->value_name("N"),
+        "images each rank decodes per round (default: from --buffer-mb)")(
+        "buffer-mb", po::value(&options_.buffer_mb)->value_name("MB"),
+        "decoded pixels each rank holds per round (default 256)")(
+        "deflate", po::value(&options_.deflate)->value_name("0-9"),
+        "zlib level of the output (default 1; 0 stores uncompressed)")(
+        "chunk-kb", po::value(&options_.chunk_kb)->value_name("KB"),
+        "target size of an /images chunk (default 1024)");
   }
   void run(const stages::StageContext& context) override {
     if (!resize_.empty())
@@ -83,45 +83,60 @@ class TrainCommand final : public Command {
   }
   void add_options(po::options_description& options) override {
     auto& o = options_;
-    options.add_options()
-        ("input,i", po::value(&o.input)->value_name("FILE"), "the data file to learn from")
-        ("output,o", po::value(&o.output)->value_name("FILE"), "the model file to write")
-        ("arch", po::value(&o.arch)->value_name("SPEC"),
-         "layer sizes, input first, code last (784-1000-500-250-30; a size may carry "
-         ":activation), or pca:K for closed-form PCA")
-        ("activation", po::value(&o.activation)->value_name("F"), "hidden layers: sigmoid, tanh, relu (default), linear")
-        ("code-activation", po::value(&o.code_activation)->value_name("F"), "code layer (default linear)")
-        ("output-activation", po::value(&o.output_activation)->value_name("F"), "output layer (default sigmoid)")
-        ("loss", po::value(&o.loss)->value_name("mse|xent"), "reconstruction loss (default xent; needs a sigmoid output)")
-        ("epochs", po::value(&o.epochs)->value_name("E"), "passes over the training rows (default 20)")
-        ("batch", po::value(&o.batch)->value_name("B"), "global batch, split over the ranks (default 128)")
-        ("micro-batch", po::value(&o.micro_batch)->value_name("M"),
-         "rows per gradient piece; pieces are summed exactly, so results do not depend on the "
-         "rank count (default 64)")
-        ("optimizer", po::value(&o.optimizer)->value_name("adam|sgd"), "default adam")
-        ("lr", po::value(&o.lr)->value_name("X"), "peak learning rate (default 0.002)")
-        ("momentum", po::value(&o.momentum)->value_name("X"), "sgd momentum (default 0.9)")
-        ("warmup", po::value(&o.warmup)->value_name("STEPS"), "linear warm-up (default 2% of the steps, at most 1000)")
-        ("lr-decay", po::value(&o.lr_decay)->value_name("cosine|linear|none"), "after warm-up (default cosine)")
-        ("final-lr-fraction", po::value(&o.final_lr_fraction)->value_name("X"), "decay ends at lr times this (default 0.01)")
-        ("reference-batch", po::value(&o.reference_batch)->value_name("B"),
-         "linear scaling rule: lr is multiplied by batch / B (default off)")
-        ("weight-decay", po::value(&o.weight_decay)->value_name("LAMBDA"), "lambda/2 ||W||^2 (default 0)")
-        ("sparsity", po::value(&o.sparsity)->value_name("none|kl|l1|topk"), "sparsity of the code (default none)")
-        ("rho", po::value(&o.rho)->value_name("X"), "kl: target mean activation (default 0.05)")
-        ("beta", po::value(&o.beta)->value_name("X"), "kl/l1: weight of the sparsity term (default 3)")
-        ("k", po::value(&o.k)->value_name("N"), "topk: code units kept per sample")
-        ("noise", po::value(&o.noise)->value_name("SPEC"), "denoising: gaussian:0.1, mask:0.3 or saltpepper:0.1")
-        ("tied", po::bool_switch(&o.tied), "decoder weights are the encoder's transposed")
-        ("pretrain-epochs", po::value(&o.pretrain_epochs)->value_name("E"),
-         "greedy layer-wise pretraining epochs per layer before fine-tuning (default 0)")
-        ("normalise", po::value(&o.normalise)->value_name("none|pixel|patch"),
-         "input mapping stored in the model (default none: pixels / 255)")
-        ("validation", po::value(&o.validation)->value_name("FRACTION"), "rows held out for validation (default 0.05)")
-        ("buffer-mb", po::value(&o.buffer_mb)->value_name("MB"), "streaming memory per rank (default 256)")
-        ("checkpoint-every", po::value(&o.checkpoint_every)->value_name("STEPS"),
-         "also checkpoint every N steps (always at each epoch's end)")
-        ("resume", po::bool_switch(&o.resume), "continue from OUTPUT.checkpoint if it exists");
+    options.add_options()("input,i", po::value(&o.input)->value_name("FILE"),
+                          "the data file to learn from")(
+        "output,o", po::value(&o.output)->value_name("FILE"), "the model file to write")(
+        "arch", po::value(&o.arch)->value_name("SPEC"),
+        "layer sizes, input first, code last (784-1000-500-250-30; a size may carry "
+        ":activation), or pca:K for closed-form PCA")(
+        "activation", po::value(&o.activation)->value_name("F"),
+        "hidden layers: sigmoid, tanh, relu (default), linear")(
+        "code-activation", po::value(&o.code_activation)->value_name("F"),
+        "code layer (default linear)")("output-activation",
+                                       po::value(&o.output_activation)->value_name("F"),
+                                       "output layer (default sigmoid)")(
+        "loss", po::value(&o.loss)->value_name("mse|xent"),
+        "reconstruction loss (default xent; needs a sigmoid output)")(
+        "epochs", po::value(&o.epochs)->value_name("E"),
+        "passes over the training rows (default 20)")(
+        "batch", po::value(&o.batch)->value_name("B"),
+        "global batch, split over the ranks (default 128)")(
+        "micro-batch", po::value(&o.micro_batch)->value_name("M"),
+        "rows per gradient piece; pieces are summed exactly, so results do not depend on the "
+        "rank count (default 64)")("optimizer", po::value(&o.optimizer)->value_name("adam|sgd"),
+                                   "default adam")("lr", po::value(&o.lr)->value_name("X"),
+                                                   "peak learning rate (default 0.002)")(
+        "momentum", po::value(&o.momentum)->value_name("X"), "sgd momentum (default 0.9)")(
+        "warmup", po::value(&o.warmup)->value_name("STEPS"),
+        "linear warm-up (default 2% of the steps, at most 1000)")(
+        "lr-decay", po::value(&o.lr_decay)->value_name("cosine|linear|none"),
+        "after warm-up (default cosine)")("final-lr-fraction",
+                                          po::value(&o.final_lr_fraction)->value_name("X"),
+                                          "decay ends at lr times this (default 0.01)")(
+        "reference-batch", po::value(&o.reference_batch)->value_name("B"),
+        "linear scaling rule: lr is multiplied by batch / B (default off)")(
+        "weight-decay", po::value(&o.weight_decay)->value_name("LAMBDA"),
+        "lambda/2 ||W||^2 (default 0)")("sparsity",
+                                        po::value(&o.sparsity)->value_name("none|kl|l1|topk"),
+                                        "sparsity of the code (default none)")(
+        "rho", po::value(&o.rho)->value_name("X"), "kl: target mean activation (default 0.05)")(
+        "beta", po::value(&o.beta)->value_name("X"),
+        "kl/l1: weight of the sparsity term (default 3)")("k", po::value(&o.k)->value_name("N"),
+                                                          "topk: code units kept per sample")(
+        "noise", po::value(&o.noise)->value_name("SPEC"),
+        "denoising: gaussian:0.1, mask:0.3 or saltpepper:0.1")(
+        "tied", po::bool_switch(&o.tied), "decoder weights are the encoder's transposed")(
+        "pretrain-epochs", po::value(&o.pretrain_epochs)->value_name("E"),
+        "greedy layer-wise pretraining epochs per layer before fine-tuning (default 0)")(
+        "normalise", po::value(&o.normalise)->value_name("none|pixel|patch"),
+        "input mapping stored in the model (default none: pixels / 255)")(
+        "validation", po::value(&o.validation)->value_name("FRACTION"),
+        "rows held out for validation (default 0.05)")("buffer-mb",
+                                                       po::value(&o.buffer_mb)->value_name("MB"),
+                                                       "streaming memory per rank (default 256)")(
+        "checkpoint-every", po::value(&o.checkpoint_every)->value_name("STEPS"),
+        "also checkpoint every N steps (always at each epoch's end)")(
+        "resume", po::bool_switch(&o.resume), "continue from OUTPUT.checkpoint if it exists");
   }
   void run(const stages::StageContext& context) override { stages::run_train(options_, context); }
 
@@ -136,15 +151,17 @@ class EvaluateCommand final : public Command {
     return "reconstruction quality of a model on a data file, beside PCA";
   }
   std::string usage() const override {
-    return "aepipe evaluate --model model.h5 --input data.h5 [--baseline-data train.h5] [--no-baseline]";
+    return "aepipe evaluate --model model.h5 --input data.h5 [--baseline-data train.h5] "
+           "[--no-baseline]";
   }
   void add_options(po::options_description& options) override {
-    options.add_options()
-        ("model,m", po::value(&options_.model)->value_name("FILE"), "the model to evaluate")
-        ("input,i", po::value(&options_.input)->value_name("FILE"), "the data file (e.g. test images)")
-        ("baseline-data", po::value(&options_.baseline_data)->value_name("FILE"),
-         "fit the PCA baseline here (default: the model's training data)")
-        ("no-baseline", po::bool_switch(&no_baseline_), "skip the PCA baseline");
+    options.add_options()("model,m", po::value(&options_.model)->value_name("FILE"),
+                          "the model to evaluate")("input,i",
+                                                   po::value(&options_.input)->value_name("FILE"),
+                                                   "the data file (e.g. test images)")(
+        "baseline-data", po::value(&options_.baseline_data)->value_name("FILE"),
+        "fit the PCA baseline here (default: the model's training data)")(
+        "no-baseline", po::bool_switch(&no_baseline_), "skip the PCA baseline");
   }
   void run(const stages::StageContext& context) override {
     options_.baseline = !no_baseline_;
@@ -162,9 +179,9 @@ class InspectCommand final : public Command {
   std::string summary() const override { return "summarise any aepipe file (or HDF5 file)"; }
   std::string usage() const override { return "aepipe inspect FILE [--json]"; }
   void add_options(po::options_description& options) override {
-    options.add_options()
-        ("file", po::value(&options_.file)->value_name("FILE"), "the file to summarise")
-        ("json", po::bool_switch(&options_.json), "print one JSON object instead of text");
+    options.add_options()("file", po::value(&options_.file)->value_name("FILE"),
+                          "the file to summarise")("json", po::bool_switch(&options_.json),
+                                                   "print one JSON object instead of text");
   }
   po::positional_options_description positional() const override {
     po::positional_options_description positional;

@@ -10,12 +10,12 @@
 namespace aepipe::stages {
 
 struct CommonOptions {
-  std::string config;          // INI file the options came from ("" if none)
-  bool force = false;          // replace an existing output
-  std::uint64_t seed = 1;      // every random choice derives from it
-  int threads = 0;             // compute threads per rank; 0: cores on the node / ranks
-  bool quiet = false;          // no progress output
-  std::string metrics;         // JSON-lines file ("" for none)
+  std::string config;      // INI file the options came from ("" if none)
+  bool force = false;      // replace an existing output
+  std::uint64_t seed = 1;  // every random choice derives from it
+  int threads = 0;         // compute threads per rank; 0: cores on the node / ranks
+  bool quiet = false;      // no progress output
+  std::string metrics;     // JSON-lines file ("" for none)
 };
 
 struct StageContext {

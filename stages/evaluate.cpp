@@ -19,7 +19,8 @@ std::string training_input(const std::string& config) {
   const size_t at = config.find(key);
   if (at == std::string::npos) return "";
   const size_t end = config.find('\n', at);
-  return config.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  return config.substr(at + key.size(),
+                       end == std::string::npos ? std::string::npos : end - at - key.size());
 }
 
 }  // namespace
@@ -40,30 +41,31 @@ void run_evaluate(const EvaluateOptions& options, const StageContext& context) {
                       "x", reader.shape().channels));
   });
   const data::RowSplit all{reader.rows(), reader.chunk_rows(), 0.0, context.common.seed};
-  const nn::Reconstruction result =
-      nn::evaluate_reconstruction(*model.network, model.info.normalisation, reader, all,
-                                  nn::RowSelection::kAll, comm);
+  const nn::Reconstruction result = nn::evaluate_reconstruction(
+      *model.network, model.info.normalisation, reader, all, nn::RowSelection::kAll, comm);
 
   std::optional<nn::Reconstruction> baseline;
   std::string baseline_source;
   const auto code_size = model.network->architecture().code_size();
   if (options.baseline && model.info.kind != "pca") {
-    baseline_source = options.baseline_data.empty() ? training_input(model.info.config)
-                                                    : options.baseline_data;
-    const bool usable = mpi::collectively(comm, [&] {
-      return !baseline_source.empty() && std::filesystem::exists(baseline_source);
-    });
+    baseline_source =
+        options.baseline_data.empty() ? training_input(model.info.config) : options.baseline_data;
+    const bool usable = mpi::collectively(
+        comm, [&] { return !baseline_source.empty() && std::filesystem::exists(baseline_source); });
     if (!usable) baseline_source = options.input;  // in-sample: an optimistic baseline
     const data::DataFileReader fit_reader =
         mpi::collectively(comm, [&] { return data::DataFileReader(baseline_source); });
-    const data::RowSplit fit_rows{fit_reader.rows(), fit_reader.chunk_rows(), 0.0, context.common.seed};
+    const data::RowSplit fit_rows{fit_reader.rows(), fit_reader.chunk_rows(), 0.0,
+                                  context.common.seed};
     nn::Normalisation unit;  // PCA on pixels / 255, as `train --arch pca:K` does by default
     unit.mean = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(reader.shape().bytes()));
     unit.scale = Eigen::VectorXf::Ones(unit.mean.size());
     nn::PcaFit pca = nn::fit_pca(fit_reader, fit_rows, unit, code_size, comm);
-    baseline = nn::evaluate_reconstruction(*pca.network, unit, reader, all, nn::RowSelection::kAll, comm);
+    baseline =
+        nn::evaluate_reconstruction(*pca.network, unit, reader, all, nn::RowSelection::kAll, comm);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (comm.is_root()) {
     std::printf("%-28s %14s %10s %12s\n", "model", "SSE per image", "PSNR dB", "mean code");
@@ -79,12 +81,17 @@ void run_evaluate(const EvaluateOptions& options, const StageContext& context) {
   }
   mpi::collectively(comm, [&] {
     JsonObject event;
-    event.add("stage", "evaluate").add("model", options.model).add("input", options.input)
-        .add("images", result.images).add("sse_per_image", result.sse_per_image)
-        .add("psnr", result.psnr).add("mean_code_activation", result.mean_code)
+    event.add("stage", "evaluate")
+        .add("model", options.model)
+        .add("input", options.input)
+        .add("images", result.images)
+        .add("sse_per_image", result.sse_per_image)
+        .add("psnr", result.psnr)
+        .add("mean_code_activation", result.mean_code)
         .add("seconds", seconds);
     if (baseline)
-      event.add("pca_sse_per_image", baseline->sse_per_image).add("pca_psnr", baseline->psnr)
+      event.add("pca_sse_per_image", baseline->sse_per_image)
+          .add("pca_psnr", baseline->psnr)
           .add("pca_fitted_on", baseline_source);
     context.metrics.write(event);
   });

@@ -44,7 +44,8 @@ Input classify(const std::string& spec) {
   std::string path = spec, dataset;
   if (!fs::exists(spec, error)) {
     const size_t colon = spec.rfind(':');
-    if (colon != std::string::npos && colon > 0 && fs::is_regular_file(spec.substr(0, colon), error)) {
+    if (colon != std::string::npos && colon > 0 &&
+        fs::is_regular_file(spec.substr(0, colon), error)) {
       path = spec.substr(0, colon);
       dataset = spec.substr(colon + 1);
       if (dataset.empty() || dataset.front() != '/') dataset = "/" + dataset;
@@ -56,21 +57,23 @@ Input classify(const std::string& spec) {
     if (!dataset.empty()) throw Error(cat("input ", spec, ": a folder has no datasets"));
     return {InputKind::kFolder, path, ""};
   }
-  if (starts_with_hdf5_signature(path)) return {InputKind::kHdf5, path, dataset.empty() ? "/images" : dataset};
+  if (starts_with_hdf5_signature(path))
+    return {InputKind::kHdf5, path, dataset.empty() ? "/images" : dataset};
   if (!dataset.empty()) throw Error(cat("input ", spec, ": ", path, " is not an HDF5 file"));
   if (data::has_image_extension(path) && !data::looks_like_idx(path))
     return {InputKind::kFolder, path, ""};  // a single image file, listed like a folder
   if (data::looks_like_idx(path)) {
     data::IdxFile idx(path);
-    return {idx.header().dims.size() == 1 ? InputKind::kIdxLabels : InputKind::kIdxImages, path, ""};
+    return {idx.header().dims.size() == 1 ? InputKind::kIdxLabels : InputKind::kIdxImages, path,
+            ""};
   }
   throw Error(cat("input ", spec, " is not a folder, an HDF5 file or an IDX file (gzip'd or not)"));
 }
 
 std::unique_ptr<data::ImageSource> open_source(const std::vector<Input>& inputs,
                                                const mpi::Communicator& comm) {
-  const InputKind kind = inputs.front().kind == InputKind::kIdxLabels ? InputKind::kIdxImages
-                                                                        : inputs.front().kind;
+  const InputKind kind =
+      inputs.front().kind == InputKind::kIdxLabels ? InputKind::kIdxImages : inputs.front().kind;
   std::vector<std::string> images, labels, folders;
   for (const auto& input : inputs) {
     const bool idx = input.kind == InputKind::kIdxImages || input.kind == InputKind::kIdxLabels;
@@ -86,9 +89,8 @@ std::unique_ptr<data::ImageSource> open_source(const std::vector<Input>& inputs,
   std::vector<std::unique_ptr<data::ImageSource>> parts;
   if (kind == InputKind::kHdf5) {
     for (const auto& input : inputs)
-      parts.push_back(mpi::collectively(comm, [&] {
-        return data::open_hdf5_source(input.path, input.dataset, comm);
-      }));
+      parts.push_back(mpi::collectively(
+          comm, [&] { return data::open_hdf5_source(input.path, input.dataset, comm); }));
     return mpi::collectively(comm, [&] { return data::concatenate(std::move(parts)); });
   }
   return mpi::collectively(comm, [&] {
@@ -134,9 +136,8 @@ std::int64_t items_per_round(const IngestOptions& options, const data::RowSpec& 
   if (spec.mode == data::RowSpec::Mode::kTiles)
     rows_per_item = static_cast<double>(data::tile_count(height, width, options.tile));
   if (spec.mode == data::RowSpec::Mode::kPatches) rows_per_item = options.per_image;
-  const double item_bytes =
-      std::max(rows_per_item * static_cast<double>(spec.row_shape.bytes()),
-               static_cast<double>(natural.bytes()));
+  const double item_bytes = std::max(rows_per_item * static_cast<double>(spec.row_shape.bytes()),
+                                     static_cast<double>(natural.bytes()));
   const double buffer = static_cast<double>(options.buffer_mb) * 1024 * 1024;
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(buffer / std::max(1.0, item_bytes)));
 }
@@ -172,7 +173,8 @@ void validate(const IngestOptions& options) {
     throw UsageError(cat("--buffer-mb must be >= 1, got ", options.buffer_mb));
   if (options.deflate < 0 || options.deflate > 9)
     throw UsageError(cat("--deflate must be 0..9, got ", options.deflate));
-  if (options.chunk_kb < 1) throw UsageError(cat("--chunk-kb must be >= 1, got ", options.chunk_kb));
+  if (options.chunk_kb < 1)
+    throw UsageError(cat("--chunk-kb must be >= 1, got ", options.chunk_kb));
   constexpr int kMaxSide = 1 << 14;
   for (int side : {options.tile, options.patches, options.resize_height, options.resize_width})
     if (side > kMaxSide)
@@ -242,29 +244,30 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
 
   const std::int64_t items = source->size();
   mpi::collectively(comm, [&] {
-    if (items == 0) throw Error(cat("no images to ingest: ", describe_inputs(inputs), " holds none"));
+    if (items == 0)
+      throw Error(cat("no images to ingest: ", describe_inputs(inputs), " holds none"));
   });
   // Never more than an even share, so small inputs still spread over every rank.
-  const std::int64_t even_share = std::max<std::int64_t>(1, (items + comm.size() - 1) / comm.size());
+  const std::int64_t even_share =
+      std::max<std::int64_t>(1, (items + comm.size() - 1) / comm.size());
   const std::int64_t per_rank = std::min(items_per_round(options, spec, natural), even_share);
   const std::int64_t per_round = per_rank * comm.size();
   Progress progress("ingest", items, "images", context.show_progress());
   std::int64_t skipped = 0;
   data::RowBatch batch;
-  data::ItemSink sink{
-      [&](std::int64_t index, data::SourceItem&& item) {
-        const std::string name = item.name;
-        try {
-          data::append_rows(seeded, index, std::move(item), batch);
-        } catch (const Error& error) {
-          sink.bad(index, name, error.what());
-        }
-      },
-      [&](std::int64_t, const std::string& name, const std::string& why) {
-        if (!options.skip_bad) throw Error(why);
-        ++skipped;
-        print_warning(cat("skipped ", name, ": ", why), comm.rank());
-      }};
+  data::ItemSink sink{[&](std::int64_t index, data::SourceItem&& item) {
+                        const std::string name = item.name;
+                        try {
+                          data::append_rows(seeded, index, std::move(item), batch);
+                        } catch (const Error& error) {
+                          sink.bad(index, name, error.what());
+                        }
+                      },
+                      [&](std::int64_t, const std::string& name, const std::string& why) {
+                        if (!options.skip_bad) throw Error(why);
+                        ++skipped;
+                        print_warning(cat("skipped ", name, ": ", why), comm.rank());
+                      }};
 
   for (std::int64_t round_start = 0; round_start < items; round_start += per_round) {
     const std::int64_t first = std::min(items, round_start + comm.rank() * per_rank);
@@ -288,22 +291,23 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
   if (context.show_progress())
     std::fprintf(stderr,
                  "ingest: wrote %lld rows of %dx%dx%d to %s (%.1f MB of pixels, %.1f MB/s)%s\n",
-                 static_cast<long long>(writer.rows()), spec.row_shape.height,
-                 spec.row_shape.width, spec.row_shape.channels, options.output.c_str(), megabytes,
+                 static_cast<long long>(writer.rows()), spec.row_shape.height, spec.row_shape.width,
+                 spec.row_shape.channels, options.output.c_str(), megabytes,
                  seconds > 0 ? megabytes / seconds : 0.0,
                  skipped_total > 0 ? cat(", skipped ", skipped_total, " bad inputs").c_str() : "");
   mpi::collectively(comm, [&] {
-    context.metrics.write(JsonObject()
-                              .add("stage", "ingest")
-                              .add("event", "done")
-                              .add("output", options.output)
-                              .add("items", items)
-                              .add("rows", writer.rows())
-                              .add("skipped", skipped_total)
-                              .add("ranks", comm.size())
-                              .add("seconds", seconds)
-                              .add("images_per_s", seconds > 0 ? static_cast<double>(items) / seconds : 0.0)
-                              .add("mb_per_s", seconds > 0 ? megabytes / seconds : 0.0));
+    context.metrics.write(
+        JsonObject()
+            .add("stage", "ingest")
+            .add("event", "done")
+            .add("output", options.output)
+            .add("items", items)
+            .add("rows", writer.rows())
+            .add("skipped", skipped_total)
+            .add("ranks", comm.size())
+            .add("seconds", seconds)
+            .add("images_per_s", seconds > 0 ? static_cast<double>(items) / seconds : 0.0)
+            .add("mb_per_s", seconds > 0 ? megabytes / seconds : 0.0));
   });
 }
 

@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "data/data_file.hpp"
-#include "nn/model_file.hpp"
 #include "h5/attribute.hpp"
 #include "h5/check.hpp"
 #include "h5/dataset.hpp"
 #include "h5/format.hpp"
 #include "h5/strings.hpp"
 #include "mpi/agreement.hpp"
+#include "nn/model_file.hpp"
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
@@ -59,21 +59,24 @@ std::string describe_type(hid_t type) {
   switch (H5Tget_class(type)) {
     case H5T_INTEGER:
       return cat(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int", bytes * 8);
-    case H5T_FLOAT: return cat("float", bytes * 8);
-    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "string" : cat("string", bytes);
+    case H5T_FLOAT:
+      return cat("float", bytes * 8);
+    case H5T_STRING:
+      return H5Tis_variable_str(type) > 0 ? "string" : cat("string", bytes);
     case H5T_COMPOUND: {
       std::string fields;
       const int members = H5Tget_nmembers(type);
       for (int i = 0; i < members; ++i) {
         char* name = H5Tget_member_name(type, static_cast<unsigned>(i));
         h5::Handle member(H5Tget_member_type(type, static_cast<unsigned>(i)));
-        fields += cat(i > 0 ? ", " : "", name != nullptr ? name : "?", ": ",
-                      describe_type(member.get()));
+        fields +=
+            cat(i > 0 ? ", " : "", name != nullptr ? name : "?", ": ", describe_type(member.get()));
         H5free_memory(name);
       }
       return "{" + fields + "}";
     }
-    default: return "other";
+    default:
+      return "other";
   }
 }
 
@@ -105,12 +108,12 @@ herr_t visit_object(hid_t root, const char* name, const H5O_info_t* info, void* 
       size_t values = 1;
       unsigned level = 0;
       char filter_name[64] = {};
-      const H5Z_filter_t filter = H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags,
-                                                 &values, &level, sizeof filter_name,
-                                                 filter_name, &config);
-      summary.filters += cat(summary.filters.empty() ? "" : ",",
-                             filter == H5Z_FILTER_DEFLATE ? cat("deflate ", level)
-                                                          : std::string(filter_name));
+      const H5Z_filter_t filter =
+          H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags, &values, &level,
+                         sizeof filter_name, filter_name, &config);
+      summary.filters +=
+          cat(summary.filters.empty() ? "" : ",",
+              filter == H5Z_FILTER_DEFLATE ? cat("deflate ", level) : std::string(filter_name));
     }
   }
   datasets.push_back(std::move(summary));
@@ -156,14 +159,14 @@ Summary summarise(const std::string& path) {
     if (newest == 0)
       summary.version_note = "a kind this aepipe does not read yet";
     else if (tag.version < 1 || tag.version > newest)
-      summary.version_note = cat("unknown version: this aepipe reads '", tag.kind,
-                                 "' versions 1 to ", newest);
+      summary.version_note =
+          cat("unknown version: this aepipe reads '", tag.kind, "' versions 1 to ", newest);
   }
   h5::check_status(H5Aiterate2(file.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_attribute,
                                &summary.attributes),
                    cat("cannot list the attributes of ", path));
-  h5::check_status(H5Ovisit2(file.id(), H5_INDEX_NAME, H5_ITER_INC, visit_object,
-                             &summary.datasets, H5O_INFO_BASIC),
+  h5::check_status(H5Ovisit2(file.id(), H5_INDEX_NAME, H5_ITER_INC, visit_object, &summary.datasets,
+                             H5O_INFO_BASIC),
                    cat("cannot list the datasets of ", path));
 
   if (h5::exists(file, "/labels")) {
@@ -225,7 +228,8 @@ void print_text(const Summary& summary) {
 
 void print_json(const Summary& summary) {
   JsonObject attributes;
-  for (const auto& attribute : summary.attributes) attributes.add_raw(attribute.name, attribute.json);
+  for (const auto& attribute : summary.attributes)
+    attributes.add_raw(attribute.name, attribute.json);
   std::string datasets = "[";
   for (size_t i = 0; i < summary.datasets.size(); ++i) {
     const auto& dataset = summary.datasets[i];
@@ -243,8 +247,10 @@ void print_json(const Summary& summary) {
   datasets += "]";
   JsonObject out;
   out.add("file", summary.file).add("complete", !summary.temporary);
-  if (summary.kind.empty()) out.add_raw("format", "null");
-  else out.add("format", summary.kind).add("version", summary.version);
+  if (summary.kind.empty())
+    out.add_raw("format", "null");
+  else
+    out.add("format", summary.kind).add("version", summary.version);
   if (!summary.version_note.empty()) out.add("version_note", summary.version_note);
   out.add_raw("attributes", attributes.str()).add_raw("datasets", datasets);
   if (summary.has_labels) {
@@ -274,8 +280,10 @@ void run_inspect(const InspectOptions& options, const StageContext& context) {
   mpi::collectively(context.comm, [&] {
     if (!context.comm.is_root()) return;
     const Summary summary = summarise(options.file);
-    if (options.json) print_json(summary);
-    else print_text(summary);
+    if (options.json)
+      print_json(summary);
+    else
+      print_text(summary);
     std::fflush(stdout);
   });
 }

@@ -36,18 +36,19 @@ nn::Normalisation fit_normalisation(nn::NormalisationMode mode, const data::Data
   double count = 0;
   Eigen::MatrixXf batch;
   mpi::collectively(comm, [&] {
-    nn::for_each_chunk(reader, split, nn::RowSelection::kTraining, comm.rank(), comm.size(),
-                       [&](const auto& pixels, const auto& rows) {
-                         normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
-                         const Eigen::VectorXf chunk_sum = batch.rowwise().sum();
-                         const Eigen::VectorXf chunk_squares = batch.array().square().rowwise().sum();
-                         sum.add(std::span(chunk_sum.data(), static_cast<std::size_t>(dim)));
-                         squares.add(std::span(chunk_squares.data(), static_cast<std::size_t>(dim)));
-                         batch.rowwise() -= batch.colwise().mean();
-                         const float chunk_centred = batch.squaredNorm();
-                         centred.add(std::span(&chunk_centred, 1));
-                         count += static_cast<double>(rows.size());
-                       });
+    nn::for_each_chunk(
+        reader, split, nn::RowSelection::kTraining, comm.rank(), comm.size(),
+        [&](const auto& pixels, const auto& rows) {
+          normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
+          const Eigen::VectorXf chunk_sum = batch.rowwise().sum();
+          const Eigen::VectorXf chunk_squares = batch.array().square().rowwise().sum();
+          sum.add(std::span(chunk_sum.data(), static_cast<std::size_t>(dim)));
+          squares.add(std::span(chunk_squares.data(), static_cast<std::size_t>(dim)));
+          batch.rowwise() -= batch.colwise().mean();
+          const float chunk_centred = batch.squaredNorm();
+          centred.add(std::span(&chunk_centred, 1));
+          count += static_cast<double>(rows.size());
+        });
   });
   sum.allreduce(comm);
   squares.allreduce(comm);
@@ -62,20 +63,23 @@ nn::Normalisation fit_normalisation(nn::NormalisationMode mode, const data::Data
     Eigen::VectorXd mean(dim), variance(dim);
     for (Eigen::Index j = 0; j < dim; ++j) {
       mean(j) = sum.value(static_cast<std::size_t>(j)) / count;
-      variance(j) = std::max(0.0, squares.value(static_cast<std::size_t>(j)) / count - mean(j) * mean(j));
+      variance(j) =
+          std::max(0.0, squares.value(static_cast<std::size_t>(j)) / count - mean(j) * mean(j));
     }
     normalisation.mean = mean.cast<float>();
     // Constant pixels (image borders) would get an infinite scale: floor the std at 0.01.
     normalisation.scale = variance.cwiseSqrt().cwiseMax(0.01).cwiseInverse().cast<float>();
   } else {
     const double sigma = std::sqrt(centred_squares / (count * static_cast<double>(dim)));
-    normalisation.scale = Eigen::VectorXf::Constant(dim, static_cast<float>(std::max(3.0 * sigma, 1e-3)));
+    normalisation.scale =
+        Eigen::VectorXf::Constant(dim, static_cast<float>(std::max(3.0 * sigma, 1e-3)));
   }
   return normalisation;
 }
 
 // Applies layers [0, count) of `network` to `values` in place ([D, b] -> [size, b]).
-void apply_encoder_prefix(nn::Autoencoder<float>& network, std::size_t count, Eigen::MatrixXf& values) {
+void apply_encoder_prefix(nn::Autoencoder<float>& network, std::size_t count,
+                          Eigen::MatrixXf& values) {
   Eigen::MatrixXf next;
   for (std::size_t l = 0; l < count; ++l) {
     const auto weight = network.weight(l);
@@ -112,13 +116,15 @@ nn::TrainingPhase base_phase(const TrainOptions& options, const StageContext& co
   phase.seed = context.common.seed;
   phase.schedule.lr = options.lr;
   if (options.reference_batch > 0)
-    phase.schedule.lr *= static_cast<double>(options.batch) / static_cast<double>(options.reference_batch);
+    phase.schedule.lr *=
+        static_cast<double>(options.batch) / static_cast<double>(options.reference_batch);
   phase.schedule.decay = nn::parse_decay(options.lr_decay);
   phase.schedule.final_fraction = options.final_lr_fraction;
   return phase;
 }
 
-void set_warmup(nn::TrainingPhase& phase, const TrainOptions& options, std::int64_t steps_per_epoch) {
+void set_warmup(nn::TrainingPhase& phase, const TrainOptions& options,
+                std::int64_t steps_per_epoch) {
   const std::int64_t total = steps_per_epoch * phase.epochs;
   phase.schedule.warmup_steps =
       options.warmup >= 0 ? options.warmup : std::min<std::int64_t>(1000, total / 50);
@@ -129,7 +135,8 @@ void set_warmup(nn::TrainingPhase& phase, const TrainOptions& options, std::int6
 void validate(const TrainOptions& options) {
   if (options.input.empty()) throw UsageError("no input given (--input data.h5)");
   if (options.output.empty()) throw UsageError("no output given (--output model.h5)");
-  if (options.arch.empty()) throw UsageError("no architecture given (--arch 784-1000-500-250-30 or pca:30)");
+  if (options.arch.empty())
+    throw UsageError("no architecture given (--arch 784-1000-500-250-30 or pca:30)");
   nn::parse_architecture(options.arch, {}, options.tied);
   nn::parse_activation(options.activation);
   nn::parse_activation(options.code_activation);
@@ -144,11 +151,13 @@ void validate(const TrainOptions& options) {
   if (options.batch < 1) throw UsageError(cat("--batch must be >= 1, got ", options.batch));
   if (options.micro_batch < 1)
     throw UsageError(cat("--micro-batch must be >= 1, got ", options.micro_batch));
-  if (!(options.lr > 0) || !std::isfinite(options.lr)) throw UsageError(cat("--lr must be > 0, got ", options.lr));
+  if (!(options.lr > 0) || !std::isfinite(options.lr))
+    throw UsageError(cat("--lr must be > 0, got ", options.lr));
   if (options.momentum < 0 || options.momentum >= 1)
     throw UsageError(cat("--momentum must lie in [0, 1), got ", options.momentum));
   if (options.final_lr_fraction < 0 || options.final_lr_fraction > 1)
-    throw UsageError(cat("--final-lr-fraction must lie in [0, 1], got ", options.final_lr_fraction));
+    throw UsageError(
+        cat("--final-lr-fraction must lie in [0, 1], got ", options.final_lr_fraction));
   if (options.validation < 0 || options.validation >= 1)
     throw UsageError(cat("--validation must lie in [0, 1), got ", options.validation));
   if (options.pretrain_epochs < 0) throw UsageError("--pretrain-epochs must be >= 0");
@@ -161,9 +170,10 @@ std::string describe(const TrainOptions& o) {
   return cat("input = ", o.input, "\noutput = ", o.output, "\narch = ", o.arch,
              "\nactivation = ", o.activation, "\ncode-activation = ", o.code_activation,
              "\noutput-activation = ", o.output_activation, "\nloss = ", o.loss,
-             "\nepochs = ", o.epochs, "\nbatch = ", o.batch, "\nmicro-batch = ", o.micro_batch, "\noptimizer = ", o.optimizer,
-             "\nlr = ", o.lr, "\nmomentum = ", o.momentum, "\nwarmup = ", o.warmup,
-             "\nlr-decay = ", o.lr_decay, "\nfinal-lr-fraction = ", o.final_lr_fraction,
+             "\nepochs = ", o.epochs, "\nbatch = ", o.batch, "\nmicro-batch = ", o.micro_batch,
+             "\noptimizer = ", o.optimizer, "\nlr = ", o.lr, "\nmomentum = ", o.momentum,
+             "\nwarmup = ", o.warmup, "\nlr-decay = ", o.lr_decay,
+             "\nfinal-lr-fraction = ", o.final_lr_fraction,
              "\nreference-batch = ", o.reference_batch, "\nweight-decay = ", o.weight_decay,
              "\nsparsity = ", o.sparsity, "\nrho = ", o.rho, "\nbeta = ", o.beta, "\nk = ", o.k,
              "\nnoise = ", o.noise, "\ntied = ", o.tied, "\npretrain-epochs = ", o.pretrain_epochs,
@@ -177,7 +187,8 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   // Rank 0 decides and broadcasts: nodes may see a shared file system differently for a while
   // (NFS attribute caches), and ranks must never take different paths.
   const auto exists_on_root = [&](const std::string& path) {
-    const int found = mpi::collectively(comm, [&] { return comm.is_root() && std::filesystem::exists(path) ? 1 : 0; });
+    const int found = mpi::collectively(
+        comm, [&] { return comm.is_root() && std::filesystem::exists(path) ? 1 : 0; });
     return comm.broadcast(found, 0) != 0;
   };
   if (options.resume && exists_on_root(options.output)) {
@@ -193,23 +204,26 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   const nn::ActivationDefaults defaults{nn::parse_activation(options.activation),
                                         nn::parse_activation(options.code_activation),
                                         nn::parse_activation(options.output_activation)};
-  const nn::Architecture architecture = nn::parse_architecture(options.arch, defaults, options.tied);
+  const nn::Architecture architecture =
+      nn::parse_architecture(options.arch, defaults, options.tied);
   if (!architecture.pca && architecture.input_size() != dim)
     throw UsageError(cat("--arch ", options.arch, " takes ", architecture.input_size(),
                          " inputs but the images of ", options.input, " have ", dim, " values (",
                          reader.shape().height, "x", reader.shape().width, "x",
                          reader.shape().channels, ")"));
-  const data::RowSplit split{reader.rows(), reader.chunk_rows(), options.validation, context.common.seed};
+  const data::RowSplit split{reader.rows(), reader.chunk_rows(), options.validation,
+                             context.common.seed};
   const std::int64_t window_bytes = options.buffer_mb * (std::int64_t{1} << 20) / 2;
-  const std::int64_t window_chunks =
-      std::max<std::int64_t>(1, window_bytes / std::max<std::int64_t>(1, reader.chunk_rows() * reader.row_bytes()));
+  const std::int64_t window_chunks = std::max<std::int64_t>(
+      1, window_bytes / std::max<std::int64_t>(1, reader.chunk_rows() * reader.row_bytes()));
 
   nn::ModelInfo info;
   info.shape = reader.shape();
   // Everything that shapes the run, so a resume with other settings is refused.
-  info.config = cat(describe(options), "seed = ", context.common.seed, "\nwindow-chunks = ",
-                    window_chunks, "\n");
-  info.normalisation = fit_normalisation(nn::parse_normalisation(options.normalise), reader, split, comm);
+  info.config = cat(describe(options), "seed = ", context.common.seed,
+                    "\nwindow-chunks = ", window_chunks, "\n");
+  info.normalisation =
+      fit_normalisation(nn::parse_normalisation(options.normalise), reader, split, comm);
   const MetricsLog& metrics = context.metrics;
 
   if (architecture.pca) {
@@ -220,12 +234,16 @@ void run_train(const TrainOptions& options, const StageContext& context) {
     write_model_atomically(options.output, *fit.network, info, comm);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (context.show_progress())
-      std::fprintf(stderr, "train: PCA with %lld components keeps %.2f%% of the variance; "
+      std::fprintf(stderr,
+                   "train: PCA with %lld components keeps %.2f%% of the variance; "
                    "validation SSE/image %.4g; wrote %s in %.1f s\n",
                    static_cast<long long>(architecture.code_size()), 100 * fit.explained_variance,
                    validation.sse_per_image, options.output.c_str(), seconds);
     mpi::collectively(comm, [&] {
-      metrics.write(JsonObject().add("stage", "train").add("event", "done").add("kind", "pca")
+      metrics.write(JsonObject()
+                        .add("stage", "train")
+                        .add("event", "done")
+                        .add("kind", "pca")
                         .add("explained_variance", fit.explained_variance)
                         .add("validation_sse_per_image", validation.sse_per_image)
                         .add("seconds", seconds));
@@ -252,7 +270,8 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       mpi::collectively(comm, [&] {
         if (!loaded.state) throw Error(cat(policy.path, " is not a checkpoint"));
         if (loaded.info.config != info.config)
-          throw UsageError(cat("--resume: ", policy.path, " was written with other options; "
+          throw UsageError(cat("--resume: ", policy.path,
+                               " was written with other options; "
                                "rerun with the same options or remove it"));
       });
       std::copy(loaded.network->parameters().begin(), loaded.network->parameters().end(),
@@ -261,14 +280,15 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       info.normalisation = loaded.info.normalisation;  // exactly as the interrupted run had it
       resume_state = loaded.state;
       if (comm.is_root() && !context.common.quiet)
-        std::fprintf(stderr, "train: resuming from %s at epoch %lld, step %lld\n", policy.path.c_str(),
-                     static_cast<long long>(resume_state->epoch + 1),
+        std::fprintf(stderr, "train: resuming from %s at epoch %lld, step %lld\n",
+                     policy.path.c_str(), static_cast<long long>(resume_state->epoch + 1),
                      static_cast<long long>(resume_state->step_in_epoch));
     }
   }
 
   nn::Trainer trainer(comm, reader, split, window_chunks, info, context.show_progress(), metrics);
-  const std::int64_t steps_per_epoch = (data::training_rows(split) + options.batch - 1) / options.batch;
+  const std::int64_t steps_per_epoch =
+      (data::training_rows(split) + options.batch - 1) / options.batch;
 
   // Greedy layer-wise pretraining (skipped when resuming fine-tuning: its weights are in the
   // checkpoint). Each layer is an autoencoder on the codes of the layers before it.
@@ -296,7 +316,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       nn::History part_history;
       if (!trainer.run(part, phase, std::nullopt, {}, part_history))
         throw StopRequested(cat("stopped during pretraining of layer ", layer + 1,
-                           "; pretraining restarts on --resume"));
+                                "; pretraining restarts on --resume"));
       network.weight(layer) = part.weight(0);
       network.bias(layer) = part.bias(0);
       const std::size_t mirrored = 2 * layers - 1 - layer;
@@ -310,7 +330,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   install_stop_handlers();
   if (!trainer.run(network, phase, resume_state, policy, history))
     throw StopRequested(cat("stopped on request; checkpoint ", policy.path,
-                       " written; rerun with --resume to continue"));
+                            " written; rerun with --resume to continue"));
 
   info.history = history;
   const auto validation = trainer.evaluate(network, true, {});
@@ -324,10 +344,14 @@ void run_train(const TrainOptions& options, const StageContext& context) {
                  options.output.c_str(), architecture.describe().c_str(), seconds,
                  validation.sse_per_image);
   mpi::collectively(comm, [&] {
-    metrics.write(JsonObject().add("stage", "train").add("event", "done").add("kind", "autoencoder")
+    metrics.write(JsonObject()
+                      .add("stage", "train")
+                      .add("event", "done")
+                      .add("kind", "autoencoder")
                       .add("validation_sse_per_image", validation.sse_per_image)
                       .add("validation_loss", validation.loss)
-                      .add("ranks", comm.size()).add("seconds", seconds));
+                      .add("ranks", comm.size())
+                      .add("seconds", seconds));
   });
 }
 

@@ -19,7 +19,8 @@ DataFileReader::DataFileReader(const std::string& path)
   shape_ = {static_cast<int>(dims[1]), static_cast<int>(dims[2]), static_cast<int>(dims[3])};
   rows_ = static_cast<std::int64_t>(dims[0]);
   if (shape_.bytes() == 0) throw Error(cat(images_->where(), " holds empty images"));
-  h5::Handle plist(h5::check_id(H5Dget_create_plist(images_->id()), "layout of " + images_->where()));
+  h5::Handle plist(
+      h5::check_id(H5Dget_create_plist(images_->id()), "layout of " + images_->where()));
   if (H5Pget_layout(plist.get()) == H5D_CHUNKED) {
     std::vector<hsize_t> chunk(dims.size());
     H5Pget_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data());
@@ -38,9 +39,11 @@ void DataFileReader::read_images(std::int64_t first, std::int64_t count, std::ui
   images_->read_rows(static_cast<hsize_t>(first), static_cast<hsize_t>(count), out);
 }
 
-std::vector<std::int32_t> DataFileReader::read_labels(std::int64_t first, std::int64_t count) const {
+std::vector<std::int32_t> DataFileReader::read_labels(std::int64_t first,
+                                                      std::int64_t count) const {
   std::vector<std::int32_t> labels(static_cast<size_t>(count), -1);
-  if (labels_) labels_->read_rows(static_cast<hsize_t>(first), static_cast<hsize_t>(count), labels.data());
+  if (labels_)
+    labels_->read_rows(static_cast<hsize_t>(first), static_cast<hsize_t>(count), labels.data());
   return labels;
 }
 

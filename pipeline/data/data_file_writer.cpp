@@ -82,13 +82,13 @@ DataFileWriter::DataFileWriter(const mpi::Communicator& comm, std::string output
   mpi::or_abort(comm_, [&] {
     file_.emplace(h5::File::create(temporary_, &comm_));
     const auto& shape = layout_.row_shape;
-    h5::DatasetLayout images_layout{
-        h5::rows_per_chunk(shape.bytes(), layout_.chunk_bytes), layout_.deflate_level, true};
-    images_.emplace(h5::Dataset::create(
-        *file_, "/images", H5T_STD_U8LE, 0,
-        {static_cast<hsize_t>(shape.height), static_cast<hsize_t>(shape.width),
-         static_cast<hsize_t>(shape.channels)},
-        images_layout));
+    h5::DatasetLayout images_layout{h5::rows_per_chunk(shape.bytes(), layout_.chunk_bytes),
+                                    layout_.deflate_level, true};
+    images_.emplace(
+        h5::Dataset::create(*file_, "/images", H5T_STD_U8LE, 0,
+                            {static_cast<hsize_t>(shape.height), static_cast<hsize_t>(shape.width),
+                             static_cast<hsize_t>(shape.channels)},
+                            images_layout));
     // Per-row metadata chunks hold as many rows as an /images chunk, at least 4096.
     const hsize_t metadata_rows = std::max<hsize_t>(4096, images_layout.chunk_rows);
     if (layout_.labels)
@@ -169,13 +169,13 @@ void DataFileWriter::gather_and_spill(const RowBatch& batch) {
     put_int(sources, source.height);
     put_int(sources, source.width);
   }
-  const auto all_sources =
-      layout_.tiles ? comm_.gather_bytes(sources, 0) : std::vector<char>{};
+  const auto all_sources = layout_.tiles ? comm_.gather_bytes(sources, 0) : std::vector<char>{};
   // Gathered in rank order, so the spill files are in global row order.
   mpi::collectively(comm_, [&] {
     if (!comm_.is_root()) return;
     put(names_out_.get(), all_names.data(), all_names.size(), names_spill_);
-    if (sources_out_) put(sources_out_.get(), all_sources.data(), all_sources.size(), sources_spill_);
+    if (sources_out_)
+      put(sources_out_.get(), all_sources.data(), all_sources.size(), sources_spill_);
   });
 }
 
@@ -199,8 +199,7 @@ void DataFileWriter::finish(const DataFileMetadata& metadata) {
 void DataFileWriter::write_strings_serially(const DataFileMetadata& metadata) {
   for (auto* spill : {&names_out_, &sources_out_}) {
     if (*spill && std::fflush(spill->get()) != 0)
-      throw Error(cat("cannot write temporary files beside ", output_, ": ",
-                      std::strerror(errno)));
+      throw Error(cat("cannot write temporary files beside ", output_, ": ", std::strerror(errno)));
     spill->reset();
   }
   h5::File file = h5::File::open(temporary_, h5::File::Mode::kReadWrite, nullptr);
@@ -230,15 +229,15 @@ void DataFileWriter::write_strings_serially(const DataFileMetadata& metadata) {
     h5::Handle row_type(h5::check_id(H5Tcreate(H5T_COMPOUND, sizeof(SourceRow)), "sources type"));
     h5::check_status(H5Tinsert(row_type.get(), "name", HOFFSET(SourceRow, name), string.get()),
                      "sources type");
-    h5::check_status(H5Tinsert(row_type.get(), "height", HOFFSET(SourceRow, height),
-                               H5T_NATIVE_INT64),
-                     "sources type");
-    h5::check_status(H5Tinsert(row_type.get(), "width", HOFFSET(SourceRow, width),
-                               H5T_NATIVE_INT64),
-                     "sources type");
-    h5::Dataset sources = h5::Dataset::create(file, "/sources", row_type.get(),
-                                              static_cast<hsize_t>(sources_), {},
-                                              {4096, layout_.deflate_level, false});
+    h5::check_status(
+        H5Tinsert(row_type.get(), "height", HOFFSET(SourceRow, height), H5T_NATIVE_INT64),
+        "sources type");
+    h5::check_status(
+        H5Tinsert(row_type.get(), "width", HOFFSET(SourceRow, width), H5T_NATIVE_INT64),
+        "sources type");
+    h5::Dataset sources =
+        h5::Dataset::create(file, "/sources", row_type.get(), static_cast<hsize_t>(sources_), {},
+                            {4096, layout_.deflate_level, false});
     FilePtr in = open_spill(sources_spill_, "rb");
     std::vector<std::string> names;
     std::vector<SourceRow> rows;
@@ -262,8 +261,8 @@ void DataFileWriter::write_strings_serially(const DataFileMetadata& metadata) {
     }
   }
   if (!metadata.classes.empty()) {
-    h5::Dataset classes = h5::create_string_dataset(
-        file, "/classes", metadata.classes.size(), {0, layout_.deflate_level, false});
+    h5::Dataset classes = h5::create_string_dataset(file, "/classes", metadata.classes.size(),
+                                                    {0, layout_.deflate_level, false});
     h5::write_strings(classes, 0, metadata.classes);
   }
   const auto& shape = layout_.row_shape;

@@ -29,7 +29,8 @@ std::uint64_t mix64(std::uint64_t value) {
 
 bool RowSplit::is_validation(std::int64_t row) const {
   if (validation_fraction <= 0) return false;
-  const std::uint64_t draw = mix64(seed ^ mix64(static_cast<std::uint64_t>(row) + 0x5851f42d4c957f2dull));
+  const std::uint64_t draw =
+      mix64(seed ^ mix64(static_cast<std::uint64_t>(row) + 0x5851f42d4c957f2dull));
   return static_cast<double>(draw >> 11) * 0x1.0p-53 < validation_fraction;
 }
 

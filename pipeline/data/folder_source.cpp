@@ -73,8 +73,8 @@ std::unique_ptr<ImageSource> open_folder_source(const std::vector<std::string>& 
     listing = list_image_folders(roots);
     if (listing.files.empty())
       throw Error(cat("no image files found in ", roots.front(),
-                      roots.size() > 1 ? " and the other folders" : "", " (",
-                      listing.ignored_files, " other files ignored)"));
+                      roots.size() > 1 ? " and the other folders" : "", " (", listing.ignored_files,
+                      " other files ignored)"));
     // The first image whose header reads sets the shape; damaged ones are reported later,
     // in order, by whichever rank decodes them.
     for (const auto& file : listing.files) {
@@ -90,7 +90,8 @@ std::unique_ptr<ImageSource> open_folder_source(const std::vector<std::string>& 
   broadcast_listing(listing, comm);
   std::int32_t shape[3] = {first_shape.height, first_shape.width, first_shape.channels};
   comm.broadcast(std::span<std::int32_t>(shape, 3), 0);
-  return std::make_unique<FolderSource>(std::move(listing), ImageShape{shape[0], shape[1], shape[2]});
+  return std::make_unique<FolderSource>(std::move(listing),
+                                        ImageShape{shape[0], shape[1], shape[2]});
 }
 
 }  // namespace aepipe::data

@@ -28,8 +28,7 @@ class Hdf5Source final : public ImageSource {
     shape_ = {static_cast<int>(dims[1]), static_cast<int>(dims[2]),
               dims.size() == 4 ? static_cast<int>(dims[3]) : 1};
     if (shape_.height == 0 || shape_.width == 0)
-      throw Error(cat(images_.where(), " holds images of size ", shape_.height, "x",
-                      shape_.width));
+      throw Error(cat(images_.where(), " holds images of size ", shape_.height, "x", shape_.width));
     if (shape_.channels != 1 && shape_.channels != 3)
       throw Error(cat(images_.where(), " has ", shape_.channels, " channels (1 or 3 supported)"));
     h5::Handle type = images_.file_type();
@@ -73,14 +72,16 @@ class Hdf5Source final : public ImageSource {
     } else {
       std::vector<double> values(pixels.size());
       images_.read_rows(start, rows, values.data());
-      for (size_t i = 0; i < values.size(); ++i) pixels[i] = to_byte(values[i], start + i / row_bytes);
+      for (size_t i = 0; i < values.size(); ++i)
+        pixels[i] = to_byte(values[i], start + i / row_bytes);
     }
     std::vector<std::int32_t> labels(rows, -1);
     if (labels_) labels_->read_rows(start, rows, labels.data());
     std::vector<std::string> names;
     if (names_) names = h5::read_strings(*names_, start, rows);
     for (hsize_t i = 0; i < rows; ++i) {
-      SourceItem item{{shape_.height, shape_.width, shape_.channels, {}}, labels[i],
+      SourceItem item{{shape_.height, shape_.width, shape_.channels, {}},
+                      labels[i],
                       names_ ? names[i] : cat(images_.where(), "[", start + i, "]")};
       const auto* row = pixels.data() + i * row_bytes;
       item.image.pixels.assign(row, row + row_bytes);

@@ -14,11 +14,15 @@ namespace {
 std::uint64_t element_size(IdxType type) {
   switch (type) {
     case IdxType::kUint8:
-    case IdxType::kInt8: return 1;
-    case IdxType::kInt16: return 2;
+    case IdxType::kInt8:
+      return 1;
+    case IdxType::kInt16:
+      return 2;
     case IdxType::kInt32:
-    case IdxType::kFloat32: return 4;
-    case IdxType::kFloat64: return 8;
+    case IdxType::kFloat32:
+      return 4;
+    case IdxType::kFloat64:
+      return 8;
   }
   return 0;
 }
@@ -28,7 +32,9 @@ bool known_type(std::uint8_t code) {
          code == 0x0E;
 }
 
-bool is_gzip(const std::uint8_t* bytes) { return bytes[0] == 0x1f && bytes[1] == 0x8b; }
+bool is_gzip(const std::uint8_t* bytes) {
+  return bytes[0] == 0x1f && bytes[1] == 0x8b;
+}
 
 // zlib's message without the "<path>: " it puts in front.
 std::string gzip_reason(gzFile stream, const std::string& path) {
@@ -124,8 +130,8 @@ void IdxFile::skip_to(std::uint64_t offset) {
 
 void IdxFile::read_rows(std::uint64_t first, std::uint64_t count, std::uint8_t* out) {
   if (first + count > header_.rows())
-    throw Error(cat(path_, ": rows [", first, ", ", first + count, ") past its ",
-                    header_.rows(), " rows"));
+    throw Error(
+        cat(path_, ": rows [", first, ", ", first + count, ") past its ", header_.rows(), " rows"));
   const std::uint64_t row_bytes = header_.row_elements() * header_.element_bytes;
   skip_to(header_.header_bytes + first * row_bytes);
   read_exact(out, count * row_bytes, "data");
@@ -140,15 +146,22 @@ std::vector<std::int32_t> IdxFile::read_labels(std::uint64_t first, std::uint64_
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint8_t* p = raw.data() + i * header_.element_bytes;
     switch (header_.type) {
-      case IdxType::kUint8: labels[i] = p[0]; break;
-      case IdxType::kInt8: labels[i] = static_cast<std::int8_t>(p[0]); break;
-      case IdxType::kInt16: labels[i] = static_cast<std::int16_t>((p[0] << 8) | p[1]); break;
-      case IdxType::kInt32:
-        labels[i] = static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) |
-                                              (std::uint32_t{p[1]} << 16) |
-                                              (std::uint32_t{p[2]} << 8) | p[3]);
+      case IdxType::kUint8:
+        labels[i] = p[0];
         break;
-      default: throw Error(cat(path_, ": labels must be integers, not floating point"));
+      case IdxType::kInt8:
+        labels[i] = static_cast<std::int8_t>(p[0]);
+        break;
+      case IdxType::kInt16:
+        labels[i] = static_cast<std::int16_t>((p[0] << 8) | p[1]);
+        break;
+      case IdxType::kInt32:
+        labels[i] =
+            static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                      (std::uint32_t{p[2]} << 8) | p[3]);
+        break;
+      default:
+        throw Error(cat(path_, ": labels must be integers, not floating point"));
     }
   }
   return labels;
@@ -161,8 +174,8 @@ void IdxFile::verify_end() {
   std::uint8_t extra = 0;
   const int got = gzread(stream_.get(), &extra, 1);
   if (got < 0)
-    throw Error(cat(path_, ": damaged at its end: ", gzip_reason(stream_.get(), path_),
-                    " (corrupted)"));
+    throw Error(
+        cat(path_, ": damaged at its end: ", gzip_reason(stream_.get(), path_), " (corrupted)"));
   if (got > 0) throw Error(cat(path_, ": has data after the ", header_.rows(), " rows"));
 }
 

@@ -14,7 +14,12 @@
 namespace aepipe::data {
 
 enum class IdxType : std::uint8_t {
-  kUint8 = 0x08, kInt8 = 0x09, kInt16 = 0x0B, kInt32 = 0x0C, kFloat32 = 0x0D, kFloat64 = 0x0E
+  kUint8 = 0x08,
+  kInt8 = 0x09,
+  kInt16 = 0x0B,
+  kInt32 = 0x0C,
+  kFloat32 = 0x0D,
+  kFloat64 = 0x0E
 };
 
 struct IdxHeader {

@@ -18,23 +18,25 @@ class IdxSource final : public ImageSource {
       throw Error(cat(images_path, ": IDX images must be unsigned bytes (type 0x08), found type 0x",
                       std::hex, static_cast<int>(header.type)));
     if (header.dims.size() != 3 && header.dims.size() != 4)
-      throw Error(cat(images_path, ": IDX images must have 3 dimensions [N, H, W] or 4 [N, H, W, "
-                                   "C], found ", header.dims.size()));
+      throw Error(cat(images_path,
+                      ": IDX images must have 3 dimensions [N, H, W] or 4 [N, H, W, "
+                      "C], found ",
+                      header.dims.size()));
     shape_ = {static_cast<int>(header.dims[1]), static_cast<int>(header.dims[2]),
               header.dims.size() == 4 ? static_cast<int>(header.dims[3]) : 1};
     if (shape_.height == 0 || shape_.width == 0)
       throw Error(cat(images_path, ": images of size ", shape_.height, "x", shape_.width));
     if (shape_.channels != 1 && shape_.channels != 3)
-      throw Error(cat(images_path, ": images with ", shape_.channels,
-                      " channels (1 or 3 supported)"));
+      throw Error(
+          cat(images_path, ": images with ", shape_.channels, " channels (1 or 3 supported)"));
     if (!labels_path.empty()) {
       labels_.emplace(labels_path);
       if (labels_->header().dims.size() != 1)
         throw Error(cat(labels_path, ": an IDX label file must have 1 dimension, found ",
                         labels_->header().dims.size()));
       if (labels_->header().rows() != header.rows())
-        throw Error(cat(labels_path, " has ", labels_->header().rows(), " labels but ",
-                        images_path, " has ", header.rows(), " images"));
+        throw Error(cat(labels_path, " has ", labels_->header().rows(), " labels but ", images_path,
+                        " has ", header.rows(), " images"));
     }
   }
 

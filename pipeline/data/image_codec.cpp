@@ -16,7 +16,9 @@
 namespace aepipe::data {
 namespace {
 
-int natural_channels(int components) { return components <= 2 ? 1 : 3; }
+int natural_channels(int components) {
+  return components <= 2 ? 1 : 3;
+}
 
 int byte_count(std::span<const std::uint8_t> bytes, const std::string& path) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
@@ -41,8 +43,7 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
 ImageShape probe_image(std::span<const std::uint8_t> bytes, const std::string& path) {
   if (bytes.empty()) throw Error(cat("cannot decode image ", path, ": the file is empty"));
   int width = 0, height = 0, components = 0;
-  if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height,
-                             &components))
+  if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components))
     throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
   if (width <= 0 || height <= 0)
     throw Error(cat("cannot decode image ", path, ": size ", height, "x", width, " is empty"));
@@ -72,10 +73,10 @@ Image resize_image(const Image& image, int height, int width) {
   if (image.height == height && image.width == width) return image;
   Image resized{height, width, image.channels, {}};
   resized.pixels.resize(resized.bytes());
-  if (!stbir_resize_uint8(image.pixels.data(), image.width, image.height, 0,
-                          resized.pixels.data(), width, height, 0, image.channels))
-    throw Error(cat("cannot resize a ", image.height, "x", image.width, " image to ", height,
-                    "x", width));
+  if (!stbir_resize_uint8(image.pixels.data(), image.width, image.height, 0, resized.pixels.data(),
+                          width, height, 0, image.channels))
+    throw Error(
+        cat("cannot resize a ", image.height, "x", image.width, " image to ", height, "x", width));
   return resized;
 }
 
@@ -93,8 +94,8 @@ Image to_grayscale(const Image& image) {
 }
 
 void write_png(const std::string& path, const Image& image) {
-  if (!stbi_write_png(path.c_str(), image.width, image.height, image.channels,
-                      image.pixels.data(), image.width * image.channels))
+  if (!stbi_write_png(path.c_str(), image.width, image.height, image.channels, image.pixels.data(),
+                      image.width * image.channels))
     throw Error(cat("cannot write PNG ", path));
 }
 

@@ -38,8 +38,7 @@ void scan_root(const std::string& root, size_t root_index, std::vector<Found>& f
     return;
   }
   if (!fs::is_directory(root, error)) throw Error(cat("not a folder or an image file: ", root));
-  fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink,
-                                      error);
+  fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink, error);
   if (error) throw Error(cat("cannot read folder ", root, ": ", error.message()));
   for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
     if (error) throw Error(cat("cannot read folder ", root, ": ", error.message()));
@@ -57,7 +56,8 @@ void scan_root(const std::string& root, size_t root_index, std::vector<Found>& f
     }
     const fs::path relative = path.lexically_relative(root);
     std::string class_name;
-    if (std::distance(relative.begin(), relative.end()) > 1) class_name = relative.begin()->string();
+    if (std::distance(relative.begin(), relative.end()) > 1)
+      class_name = relative.begin()->string();
     found.push_back({root_index, relative.generic_string(), path.string(), class_name});
   }
 }

@@ -11,9 +11,9 @@
 namespace aepipe::data {
 
 struct FolderEntry {
-  std::string path;          // as opened
-  std::string name;          // relative to its root, stored in /names
-  std::int32_t label = -1;   // -1: directly in a root, no class
+  std::string path;         // as opened
+  std::string name;         // relative to its root, stored in /names
+  std::int32_t label = -1;  // -1: directly in a root, no class
 };
 
 struct FolderListing {

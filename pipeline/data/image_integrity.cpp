@@ -5,8 +5,8 @@
 #include <array>
 #include <cctype>
 #include <cstdlib>
-#include <vector>
 #include <cstring>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -99,7 +99,9 @@ std::string check_bmp(std::span<const std::uint8_t> bytes) {
     compression = little_endian_32(bytes.data() + 30);
   }
   if (compression != 0 && compression != 3) return "";  // RLE or embedded codecs: stb decides
-  const std::uint64_t stride = (static_cast<std::uint64_t>(bits) * static_cast<std::uint64_t>(std::llabs(width)) + 31) / 32 * 4;
+  const std::uint64_t stride =
+      (static_cast<std::uint64_t>(bits) * static_cast<std::uint64_t>(std::llabs(width)) + 31) / 32 *
+      4;
   const std::uint64_t expected = offset + stride * static_cast<std::uint64_t>(std::llabs(height));
   return bytes.size() < expected ? short_by(expected, bytes.size()) : "";
 }
@@ -121,8 +123,7 @@ std::string check_pnm(std::span<const std::uint8_t> bytes) {
   }
   ++at;  // the single whitespace byte before the data
   const std::uint64_t channels = bytes[1] == '6' ? 3 : 1;
-  const std::uint64_t expected =
-      at + values[0] * values[1] * channels * (values[2] > 255 ? 2 : 1);
+  const std::uint64_t expected = at + values[0] * values[1] * channels * (values[2] > 255 ? 2 : 1);
   return bytes.size() < expected ? short_by(expected, bytes.size()) : "";
 }
 
@@ -237,12 +238,18 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
 
 std::string check_image_bytes(std::span<const std::uint8_t> bytes, const std::string& path) {
   switch (sniff_format(bytes)) {
-    case ImageFormat::kPng: return check_png(bytes);
-    case ImageFormat::kJpeg: return check_jpeg(bytes);
-    case ImageFormat::kBmp: return check_bmp(bytes);
-    case ImageFormat::kPnm: return check_pnm(bytes);
-    case ImageFormat::kGif: return check_gif(bytes);
-    case ImageFormat::kOther: break;
+    case ImageFormat::kPng:
+      return check_png(bytes);
+    case ImageFormat::kJpeg:
+      return check_jpeg(bytes);
+    case ImageFormat::kBmp:
+      return check_bmp(bytes);
+    case ImageFormat::kPnm:
+      return check_pnm(bytes);
+    case ImageFormat::kGif:
+      return check_gif(bytes);
+    case ImageFormat::kOther:
+      break;
   }
   std::string extension = path.size() >= 4 ? path.substr(path.size() - 4) : "";
   for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

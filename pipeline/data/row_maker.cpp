@@ -31,8 +31,8 @@ void append_rows(const RowSpec& spec, std::int64_t index, SourceItem&& item, Row
   switch (spec.mode) {
     case RowSpec::Mode::kWhole: {
       if (image.height != spec.row_shape.height || image.width != spec.row_shape.width)
-        throw Error(cat("image ", item.name, " is ", image.height, "x", image.width,
-                        ", expected ", spec.row_shape.height, "x", spec.row_shape.width,
+        throw Error(cat("image ", item.name, " is ", image.height, "x", image.width, ", expected ",
+                        spec.row_shape.height, "x", spec.row_shape.width,
                         " like the first image (use --resize HxW or --tile N)"));
       batch.pixels.insert(batch.pixels.end(), image.pixels.begin(), image.pixels.end());
       batch.labels.push_back(item.label);
@@ -49,9 +49,8 @@ void append_rows(const RowSpec& spec, std::int64_t index, SourceItem&& item, Row
     case RowSpec::Mode::kPatches: {
       const size_t before = batch.pixels.size();
       try {
-        const auto origins = sample_patches(image, spec.row_shape.height, spec.per_image,
-                                            spec.seed, static_cast<std::uint64_t>(index),
-                                            batch.pixels);
+        const auto origins = sample_patches(image, spec.row_shape.height, spec.per_image, spec.seed,
+                                            static_cast<std::uint64_t>(index), batch.pixels);
         append_named_origins(item.name, origins, item.label, -1, batch);
       } catch (const Error& error) {
         batch.pixels.resize(before);

@@ -12,11 +12,11 @@ namespace aepipe::data {
 struct RowSpec {
   enum class Mode { kWhole, kTiles, kPatches };
   Mode mode = Mode::kWhole;
-  ImageShape row_shape;        // every row's [H, W, C]
-  int resize_height = 0;       // 0: no resize
+  ImageShape row_shape;   // every row's [H, W, C]
+  int resize_height = 0;  // 0: no resize
   int resize_width = 0;
-  int per_image = 0;           // patches per image
-  std::uint64_t seed = 0;      // patch positions
+  int per_image = 0;       // patches per image
+  std::uint64_t seed = 0;  // patch positions
 };
 
 struct SourceItem {

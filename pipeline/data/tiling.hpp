@@ -24,9 +24,8 @@ std::vector<TileOrigin> cut_tiles(const Image& image, int size, std::vector<std:
 std::int64_t tile_count(int height, int width, int size);
 
 // Appends `count` patches to out; returns their origins. Requires image >= size on both sides.
-std::vector<TileOrigin> sample_patches(const Image& image, int size, int count,
-                                       std::uint64_t seed, std::uint64_t item,
-                                       std::vector<std::uint8_t>& out);
+std::vector<TileOrigin> sample_patches(const Image& image, int size, int count, std::uint64_t seed,
+                                       std::uint64_t item, std::vector<std::uint8_t>& out);
 
 // Reassembles an image of height x width from tiles (the inverse of cut_tiles, for tests
 // and decode): tiles[i] has the pixels of origins[i].

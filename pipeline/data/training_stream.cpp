@@ -9,8 +9,12 @@ namespace aepipe::data {
 TrainingStream::TrainingStream(const DataFileReader& reader, const RowSplit& split,
                                std::int64_t window_chunks, std::int64_t global_batch, int rank,
                                int ranks, std::int64_t micro_batch)
-    : reader_(reader), split_(split), window_chunks_(std::max<std::int64_t>(1, window_chunks)),
-      global_batch_(global_batch), rank_(rank), ranks_(ranks),
+    : reader_(reader),
+      split_(split),
+      window_chunks_(std::max<std::int64_t>(1, window_chunks)),
+      global_batch_(global_batch),
+      rank_(rank),
+      ranks_(ranks),
       micro_batch_(std::max<std::int64_t>(1, micro_batch)),
       training_rows_(training_rows(split)) {}
 
@@ -73,10 +77,13 @@ std::int64_t TrainingStream::next(std::vector<std::uint8_t>& pixels,
   for (std::int64_t i = 0; i < share.count; ++i) {
     const std::int64_t at = position_ + share.first + i;
     const std::size_t window = static_cast<std::size_t>(
-        std::upper_bound(window_starts_.begin(), window_starts_.end(), at) - window_starts_.begin() - 1);
-    const std::int64_t row = windows_[window].rows[static_cast<std::size_t>(at - window_starts_[window])];
+        std::upper_bound(window_starts_.begin(), window_starts_.end(), at) -
+        window_starts_.begin() - 1);
+    const std::int64_t row =
+        windows_[window].rows[static_cast<std::size_t>(at - window_starts_[window])];
     if (chunks_.count(row / split_.chunk_rows) == 0) load_window(window);
-    std::copy_n(row_pixels(row), row_bytes, pixels.data() + static_cast<std::size_t>(i) * row_bytes);
+    std::copy_n(row_pixels(row), row_bytes,
+                pixels.data() + static_cast<std::size_t>(i) * row_bytes);
     rows.push_back(row);
   }
   position_ += batch;

@@ -36,8 +36,8 @@ class TrainingStream {
   std::int64_t micro_batch_;
   std::int64_t training_rows_;
   std::vector<Window> windows_;
-  std::vector<std::int64_t> window_starts_;  // position of each window's first row
-  std::int64_t position_ = 0;                // in the epoch sequence
+  std::vector<std::int64_t> window_starts_;                   // position of each window's first row
+  std::int64_t position_ = 0;                                 // in the epoch sequence
   std::map<std::int64_t, std::vector<std::uint8_t>> chunks_;  // loaded chunk -> pixels
   std::map<std::int64_t, std::size_t> chunk_window_;          // loaded chunk -> its window
   std::int64_t peak_bytes_ = 0;

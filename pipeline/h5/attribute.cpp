@@ -14,9 +14,8 @@ void write_scalar(hid_t object, const std::string& name, hid_t file_type, hid_t 
   const std::string what = cat("cannot write attribute ", name, " of ", where);
   if (H5Aexists(object, name.c_str()) > 0) check_status(H5Adelete(object, name.c_str()), what);
   Handle space(check_id(H5Screate(H5S_SCALAR), what));
-  Handle attribute(check_id(H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT,
-                                       H5P_DEFAULT),
-                            what));
+  Handle attribute(check_id(
+      H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), what));
   check_status(H5Awrite(attribute.get(), memory_type, value), what);
 }
 
@@ -63,8 +62,7 @@ std::optional<std::int64_t> read_int_attribute(hid_t object, const std::string& 
   if (!has_attribute(object, name)) return std::nullopt;
   const std::string what = cat("attribute ", name, " of ", where);
   Handle attribute = open_attribute(object, name, where);
-  if (type_class(attribute, what) != H5T_INTEGER)
-    throw Error(cat(what, " is not an integer"));
+  if (type_class(attribute, what) != H5T_INTEGER) throw Error(cat(what, " is not an integer"));
   std::int64_t value = 0;
   check_status(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), cat("cannot read ", what));
   return value;

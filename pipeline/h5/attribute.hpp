@@ -12,8 +12,7 @@ namespace aepipe::h5 {
 // `object` is a file, group or dataset id; `where` names it in messages.
 void write_attribute(hid_t object, const std::string& name, std::int64_t value,
                      const std::string& where);
-void write_attribute(hid_t object, const std::string& name, double value,
-                     const std::string& where);
+void write_attribute(hid_t object, const std::string& name, double value, const std::string& where);
 void write_attribute(hid_t object, const std::string& name, const std::string& value,
                      const std::string& where);
 

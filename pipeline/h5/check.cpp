@@ -13,7 +13,9 @@ herr_t keep_innermost(unsigned depth, const H5E_error2_t* entry, void* out) {
 
 }  // namespace
 
-void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_library_errors() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 std::string library_reason() {
   std::string reason;

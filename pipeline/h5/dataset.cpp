@@ -12,21 +12,19 @@ hsize_t rows_per_chunk(std::uint64_t row_bytes, std::uint64_t target_bytes) {
   return std::max<hsize_t>(1, target_bytes / std::max<std::uint64_t>(1, row_bytes));
 }
 
-Dataset Dataset::create(const File& file, const std::string& name, hid_t file_type,
-                        hsize_t rows, const std::vector<hsize_t>& row_shape,
-                        const DatasetLayout& layout) {
+Dataset Dataset::create(const File& file, const std::string& name, hid_t file_type, hsize_t rows,
+                        const std::vector<hsize_t>& row_shape, const DatasetLayout& layout) {
   const std::string where = cat(file.path(), ":", name);
   std::vector<hsize_t> dims{rows};
   dims.insert(dims.end(), row_shape.begin(), row_shape.end());
   std::vector<hsize_t> max_dims = dims;
   if (layout.extendible) max_dims[0] = H5S_UNLIMITED;
-  Handle space(check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
-                                         max_dims.data()),
-                        cat("dataspace for ", where)));
+  Handle space(
+      check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()),
+               cat("dataspace for ", where)));
 
   const hsize_t row_bytes = std::accumulate(row_shape.begin(), row_shape.end(),
-                                            hsize_t{H5Tget_size(file_type)},
-                                            std::multiplies<>());
+                                            hsize_t{H5Tget_size(file_type)}, std::multiplies<>());
   std::vector<hsize_t> chunk = dims;
   chunk[0] = layout.chunk_rows > 0 ? layout.chunk_rows : rows_per_chunk(row_bytes);
   if (!layout.extendible) chunk[0] = std::max<hsize_t>(1, std::min(chunk[0], rows));
@@ -43,21 +41,22 @@ Dataset Dataset::create(const File& file, const std::string& name, hid_t file_ty
 
   Handle lcpl(check_id(H5Pcreate(H5P_LINK_CREATE), "link creation properties"));
   check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
-  Handle dataset(check_id(H5Dcreate2(file.id(), name.c_str(), file_type, space.get(),
-                                     lcpl.get(), dcpl.get(), H5P_DEFAULT),
+  Handle dataset(check_id(H5Dcreate2(file.id(), name.c_str(), file_type, space.get(), lcpl.get(),
+                                     dcpl.get(), H5P_DEFAULT),
                           cat("cannot create dataset ", where)));
   return Dataset(std::move(dataset), file.path(), name, file.parallel());
 }
 
 Dataset Dataset::open(const File& file, const std::string& name) {
-  if (!exists(file, name))
-    throw Error(cat("dataset ", name, " not found in ", file.path()));
+  if (!exists(file, name)) throw Error(cat("dataset ", name, " not found in ", file.path()));
   Handle dataset(check_id(H5Dopen2(file.id(), name.c_str(), H5P_DEFAULT),
                           cat("cannot open dataset ", file.path(), ":", name)));
   return Dataset(std::move(dataset), file.path(), name, file.parallel());
 }
 
-std::string Dataset::where() const { return cat(file_path_, ":", name_); }
+std::string Dataset::where() const {
+  return cat(file_path_, ":", name_);
+}
 
 std::vector<hsize_t> Dataset::dims() const {
   Handle space(check_id(H5Dget_space(id()), cat("dataspace of ", where())));
@@ -82,8 +81,8 @@ Handle Dataset::file_type() const {
 void Dataset::set_rows(hsize_t rows) {
   auto shape = dims();
   shape[0] = rows;
-  check_status(H5Dset_extent(id(), shape.data()), cat("cannot resize ", where(), " to ", rows,
-                                                      " rows"));
+  check_status(H5Dset_extent(id(), shape.data()),
+               cat("cannot resize ", where(), " to ", rows, " rows"));
 }
 
 void Dataset::transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void* data,
@@ -107,9 +106,8 @@ void Dataset::transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void
     check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
                                      count.data(), nullptr),
                  cat("selection of rows in ", where()));
-    memory_space = Handle(check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(),
-                                                    nullptr),
-                                   "memory space"));
+    memory_space = Handle(check_id(
+        H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "memory space"));
   }
   // HDF5 rejects a null buffer even for an empty selection.
   static std::uint64_t placeholder = 0;
@@ -120,13 +118,13 @@ void Dataset::transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void
   const std::string what = cat(write ? "cannot write" : "cannot read", " rows [", first, ", ",
                                first + rows, ") of ", where());
   if (write)
-    check_status(H5Dwrite(id(), memory_type, memory_space.get(), file_space.get(),
-                          transfer.get(), data),
-                 what);
+    check_status(
+        H5Dwrite(id(), memory_type, memory_space.get(), file_space.get(), transfer.get(), data),
+        what);
   else
-    check_status(H5Dread(id(), memory_type, memory_space.get(), file_space.get(), transfer.get(),
-                         data),
-                 what);
+    check_status(
+        H5Dread(id(), memory_type, memory_space.get(), file_space.get(), transfer.get(), data),
+        what);
 }
 
 bool exists(const File& file, const std::string& name) {

@@ -30,9 +30,8 @@ class Dataset {
  public:
   // Creates `name` (intermediate groups too) of HDF5 type `file_type` with dims
   // [rows, row_shape...]; collective in a parallel file.
-  static Dataset create(const File& file, const std::string& name, hid_t file_type,
-                        hsize_t rows, const std::vector<hsize_t>& row_shape,
-                        const DatasetLayout& layout);
+  static Dataset create(const File& file, const std::string& name, hid_t file_type, hsize_t rows,
+                        const std::vector<hsize_t>& row_shape, const DatasetLayout& layout);
   static Dataset open(const File& file, const std::string& name);
 
   const std::string& name() const { return name_; }
@@ -72,7 +71,9 @@ class Dataset {
 
  private:
   Dataset(Handle handle, std::string file_path, std::string name, bool parallel)
-      : handle_(std::move(handle)), file_path_(std::move(file_path)), name_(std::move(name)),
+      : handle_(std::move(handle)),
+        file_path_(std::move(file_path)),
+        name_(std::move(name)),
         parallel_(parallel) {}
   void transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void* data, bool write);
 

@@ -31,7 +31,8 @@ void require_readable(const std::string& path) {
   std::error_code error;
   const auto status = std::filesystem::status(path, error);
   if (!std::filesystem::exists(status)) throw Error(cat("no such file: ", path));
-  if (std::filesystem::is_directory(status)) throw Error(cat("expected a file, got a folder: ", path));
+  if (std::filesystem::is_directory(status))
+    throw Error(cat("expected a file, got a folder: ", path));
   if (::access(path.c_str(), R_OK) != 0)
     throw Error(cat("cannot read ", path, ": ", std::strerror(errno)));
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
@@ -55,8 +56,8 @@ File File::open(const std::string& path, Mode mode, const mpi::Communicator* com
   // The V18 bounds above are for writing; reading must accept what newer libraries wrote.
   check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST),
                "file format bounds");
-  Handle file(check_id(H5Fopen(path.c_str(), flags, fapl.get()),
-                       cat("cannot open HDF5 file ", path)));
+  Handle file(
+      check_id(H5Fopen(path.c_str(), flags, fapl.get()), cat("cannot open HDF5 file ", path)));
   return File(std::move(file), path, comm != nullptr, mode == Mode::kReadWrite);
 }
 

@@ -34,7 +34,9 @@ class File {
 
  private:
   File(Handle handle, std::string path, bool parallel, bool writable)
-      : handle_(std::move(handle)), path_(std::move(path)), parallel_(parallel),
+      : handle_(std::move(handle)),
+        path_(std::move(path)),
+        parallel_(parallel),
         writable_(writable) {}
 
   Handle handle_;

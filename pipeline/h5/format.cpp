@@ -14,12 +14,13 @@ FormatTag read_format_tag(const File& file) {
   FormatTag tag;
   auto kind = read_string_attribute(file.id(), "aepipe_format", file.path());
   if (!kind)
-    throw Error(cat(file.path(), " is not an aepipe file: its root has no aepipe_format "
-                                 "attribute"));
+    throw Error(cat(file.path(),
+                    " is not an aepipe file: its root has no aepipe_format "
+                    "attribute"));
   auto version = read_int_attribute(file.id(), "aepipe_version", file.path());
   if (!version)
-    throw Error(cat(file.path(), " has aepipe_format '", *kind,
-                    "' but no aepipe_version attribute"));
+    throw Error(
+        cat(file.path(), " has aepipe_format '", *kind, "' but no aepipe_version attribute"));
   tag.kind = *kind;
   tag.version = *version;
   return tag;
@@ -28,11 +29,11 @@ FormatTag read_format_tag(const File& file) {
 FormatTag require_format(const File& file, const std::string& kind, std::int64_t newest_known) {
   FormatTag tag = read_format_tag(file);
   if (tag.kind != kind)
-    throw Error(cat(file.path(), " is an aepipe '", tag.kind, "' file, expected a '", kind,
-                    "' file"));
+    throw Error(
+        cat(file.path(), " is an aepipe '", tag.kind, "' file, expected a '", kind, "' file"));
   if (tag.version < 1 || tag.version > newest_known)
-    throw Error(cat(file.path(), " has aepipe_version ", tag.version, "; this aepipe reads '",
-                    kind, "' files of versions 1 to ", newest_known,
+    throw Error(cat(file.path(), " has aepipe_version ", tag.version, "; this aepipe reads '", kind,
+                    "' files of versions 1 to ", newest_known,
                     (tag.version > newest_known ? " (written by a newer aepipe?)" : "")));
   return tag;
 }

@@ -43,7 +43,9 @@ int Communicator::ranks_on_node() const {
   return size;
 }
 
-void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Communicator::barrier() const {
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 void Communicator::abort(int exit_code) const {
   MPI_Abort(comm_ == MPI_COMM_NULL ? MPI_COMM_WORLD : comm_, exit_code);

@@ -42,21 +42,36 @@ class Communicator {
 
   // In-place reductions of a buffer of n elements, identical on every rank afterwards.
   template <class T>
-  void allreduce_sum(std::span<T> values) const { allreduce(values, MPI_SUM); }
+  void allreduce_sum(std::span<T> values) const {
+    allreduce(values, MPI_SUM);
+  }
   template <class T>
-  void allreduce_max(std::span<T> values) const { allreduce(values, MPI_MAX); }
+  void allreduce_max(std::span<T> values) const {
+    allreduce(values, MPI_MAX);
+  }
   template <class T>
-  void allreduce_min(std::span<T> values) const { allreduce(values, MPI_MIN); }
+  void allreduce_min(std::span<T> values) const {
+    allreduce(values, MPI_MIN);
+  }
 
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T allreduce_sum(T value) const { allreduce(std::span<T>(&value, 1), MPI_SUM); return value; }
+  requires std::is_arithmetic_v<T> T allreduce_sum(T value)
+  const {
+    allreduce(std::span<T>(&value, 1), MPI_SUM);
+    return value;
+  }
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T allreduce_max(T value) const { allreduce(std::span<T>(&value, 1), MPI_MAX); return value; }
+  requires std::is_arithmetic_v<T> T allreduce_max(T value)
+  const {
+    allreduce(std::span<T>(&value, 1), MPI_MAX);
+    return value;
+  }
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T allreduce_min(T value) const { allreduce(std::span<T>(&value, 1), MPI_MIN); return value; }
+  requires std::is_arithmetic_v<T> T allreduce_min(T value)
+  const {
+    allreduce(std::span<T>(&value, 1), MPI_MIN);
+    return value;
+  }
 
   // Eigen matrices and vectors (contiguous storage), any shape: summed element-wise.
   template <class Derived>
@@ -66,14 +81,14 @@ class Communicator {
 
   // Exclusive prefix sum over ranks: rank r gets sum of `value` over ranks 0..r-1 (0 on rank 0).
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T exscan_sum(T value) const;
+  requires std::is_arithmetic_v<T> T exscan_sum(T value)
+  const;
 
   template <class T>
   void broadcast(std::span<T> values, int root) const;
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T broadcast(T value, int root) const {
+  requires std::is_arithmetic_v<T> T broadcast(T value, int root)
+  const {
     broadcast(std::span<T>(&value, 1), root);
     return value;
   }
@@ -104,15 +119,15 @@ template <class T>
 void Communicator::allreduce(std::span<T> values, MPI_Op op) const {
   for (size_t first = 0; first < values.size(); first += kMaxPiece) {
     const size_t count = std::min(kMaxPiece, values.size() - first);
-    check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(count),
-                        datatype<T>(), op, comm_),
+    check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(count), datatype<T>(),
+                        op, comm_),
           "MPI_Allreduce");
   }
 }
 
 template <class T>
-  requires std::is_arithmetic_v<T>
-T Communicator::exscan_sum(T value) const {
+requires std::is_arithmetic_v<T> T Communicator::exscan_sum(T value)
+const {
   T result{};
   check(MPI_Exscan(&value, &result, 1, datatype<T>(), MPI_SUM, comm_), "MPI_Exscan");
   // MPI leaves the result on rank 0 undefined.

@@ -34,7 +34,9 @@ struct PairOperation {
 
 }  // namespace
 
-void ExactSum::reset(std::size_t size) { pairs_.assign(2 * size, 0.0); }
+void ExactSum::reset(std::size_t size) {
+  pairs_.assign(2 * size, 0.0);
+}
 
 void ExactSum::add(std::span<const float> values) {
   double* pair = pairs_.data();

@@ -14,10 +14,14 @@ Activation parse_activation(const std::string& text) {
 
 std::string to_string(Activation activation) {
   switch (activation) {
-    case Activation::kSigmoid: return "sigmoid";
-    case Activation::kTanh: return "tanh";
-    case Activation::kRelu: return "relu";
-    case Activation::kLinear: return "linear";
+    case Activation::kSigmoid:
+      return "sigmoid";
+    case Activation::kTanh:
+      return "tanh";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kLinear:
+      return "linear";
   }
   return "?";
 }
@@ -30,9 +34,14 @@ void activate(Activation activation, Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dyn
       // 1/(1+exp(-z)) with z clamped so exp never overflows to inf (float: |z| < 88).
       values = T(1) / (T(1) + (-values.max(T(-80)).min(T(80))).exp());
       break;
-    case Activation::kTanh: values = values.tanh(); break;
-    case Activation::kRelu: values = values.max(T(0)); break;
-    case Activation::kLinear: break;
+    case Activation::kTanh:
+      values = values.tanh();
+      break;
+    case Activation::kRelu:
+      values = values.max(T(0));
+      break;
+    case Activation::kLinear:
+      break;
   }
 }
 
@@ -43,17 +52,23 @@ void multiply_by_derivative(Activation activation,
   auto g = gradient.array();
   const auto out = a.array();
   switch (activation) {
-    case Activation::kSigmoid: g *= out * (T(1) - out); break;
-    case Activation::kTanh: g *= T(1) - out.square(); break;
-    case Activation::kRelu: g = (out > T(0)).select(g, T(0)); break;
-    case Activation::kLinear: break;
+    case Activation::kSigmoid:
+      g *= out * (T(1) - out);
+      break;
+    case Activation::kTanh:
+      g *= T(1) - out.square();
+      break;
+    case Activation::kRelu:
+      g = (out > T(0)).select(g, T(0));
+      break;
+    case Activation::kLinear:
+      break;
   }
 }
 
 template void activate<float>(Activation, Eigen::MatrixXf&);
 template void activate<double>(Activation, Eigen::MatrixXd&);
 template void multiply_by_derivative<float>(Activation, const Eigen::MatrixXf&, Eigen::MatrixXf&);
-template void multiply_by_derivative<double>(Activation, const Eigen::MatrixXd&,
-                                             Eigen::MatrixXd&);
+template void multiply_by_derivative<double>(Activation, const Eigen::MatrixXd&, Eigen::MatrixXd&);
 
 }  // namespace aepipe::nn

@@ -12,8 +12,8 @@ Eigen::Index parse_size(const std::string& text, const std::string& spec) {
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   if (result.ec != std::errc() || result.ptr != text.data() + text.size() || value < 1 ||
       value > (Eigen::Index{1} << 24))
-    throw UsageError(cat("invalid architecture '", spec, "': '", text,
-                         "' is not a layer size (1 to 16777216)"));
+    throw UsageError(
+        cat("invalid architecture '", spec, "': '", text, "' is not a layer size (1 to 16777216)"));
   return value;
 }
 
@@ -22,7 +22,8 @@ Eigen::Index parse_size(const std::string& text, const std::string& spec) {
 std::string Architecture::describe() const {
   if (pca) return cat("pca:", code_size());
   std::string text = std::to_string(sizes[0]);
-  for (size_t i = 1; i < sizes.size(); ++i) text += cat("-", sizes[i], ":", to_string(encoder[i - 1]));
+  for (size_t i = 1; i < sizes.size(); ++i)
+    text += cat("-", sizes[i], ":", to_string(encoder[i - 1]));
   return text + cat(" (output ", to_string(decoder.back()), tied ? ", tied)" : ")");
 }
 

@@ -16,9 +16,9 @@ namespace aepipe::nn {
 
 struct Architecture {
   bool pca = false;
-  std::vector<Eigen::Index> sizes;   // [input, hidden..., code]; pca: {0, code}
-  std::vector<Activation> encoder;   // activation of encoder layer i (produces sizes[i+1])
-  std::vector<Activation> decoder;   // activation of decoder layer i (produces sizes[n-2-i])
+  std::vector<Eigen::Index> sizes;  // [input, hidden..., code]; pca: {0, code}
+  std::vector<Activation> encoder;  // activation of encoder layer i (produces sizes[i+1])
+  std::vector<Activation> decoder;  // activation of decoder layer i (produces sizes[n-2-i])
   bool tied = false;
 
   Eigen::Index input_size() const { return sizes.front(); }

@@ -59,7 +59,9 @@ void Autoencoder<T>::set_objective(const Objective& objective) {
 }
 
 template <class T>
-bool Autoencoder<T>::tied(std::size_t layer) const { return slots_.at(layer).tied; }
+bool Autoencoder<T>::tied(std::size_t layer) const {
+  return slots_.at(layer).tied;
+}
 
 template <class T>
 Activation Autoencoder<T>::activation(std::size_t layer) const {
@@ -126,7 +128,8 @@ void Autoencoder<T>::keep_top_k(Matrix& code) {
                        const T va = code(a, column), vb = code(b, column);
                        return va > vb || (va == vb && a < b);
                      });
-    for (Eigen::Index i = 0; i < k; ++i) top_k_mask_(order[static_cast<std::size_t>(i)], column) = T(1);
+    for (Eigen::Index i = 0; i < k; ++i)
+      top_k_mask_(order[static_cast<std::size_t>(i)], column) = T(1);
   }
   code.array() *= top_k_mask_.array();
 }
@@ -138,7 +141,8 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::encode(const Matrix& inpu
                     architecture_.input_size()));
   activations_[0] = input;
   for (std::size_t l = 0; l < architecture_.encoder_layers(); ++l) layer_forward(l);
-  if (objective_.sparsity == Sparsity::kTopK) keep_top_k(activations_[architecture_.encoder_layers()]);
+  if (objective_.sparsity == Sparsity::kTopK)
+    keep_top_k(activations_[architecture_.encoder_layers()]);
   return code();
 }
 
@@ -150,8 +154,7 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& inp
 }
 
 template <class T>
-T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch,
-                           const Vector* rho_hat) {
+T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat) {
   const T scale = T(1) / static_cast<T>(global_batch);
   const Matrix& reconstruction = output();
   T loss = 0;
@@ -203,8 +206,11 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch,
           loss += beta * code_activation.cwiseAbs().sum();
           next_delta_ += (beta * scale) * code_activation.cwiseSign();
           break;
-        case Sparsity::kTopK: next_delta_.array() *= top_k_mask_.array(); break;
-        case Sparsity::kNone: break;
+        case Sparsity::kTopK:
+          next_delta_.array() *= top_k_mask_.array();
+          break;
+        case Sparsity::kNone:
+          break;
       }
     }
     multiply_by_derivative<T>(activation(l - 1), in, next_delta_);

@@ -25,7 +25,8 @@ void for_each_chunk(const data::DataFileReader& reader, const data::RowSplit& sp
       if (selection == RowSelection::kTraining && validation) continue;
       if (selection == RowSelection::kValidation && !validation) continue;
       rows.push_back(first + i);
-      selected.insert(selected.end(), raw.begin() + static_cast<long>(static_cast<std::size_t>(i) * row_bytes),
+      selected.insert(selected.end(),
+                      raw.begin() + static_cast<long>(static_cast<std::size_t>(i) * row_bytes),
                       raw.begin() + static_cast<long>(static_cast<std::size_t>(i + 1) * row_bytes));
     }
     if (!rows.empty()) fn(selected, rows);

@@ -16,30 +16,30 @@ Reconstruction evaluate_reconstruction(Autoencoder<float>& network,
   Eigen::MatrixXf target;
   const Eigen::VectorXf weight = normalisation.pixel_error_weight();
   mpi::collectively(comm, [&] {
-    for_each_chunk(reader, split, selection, comm.rank(), comm.size(),
-                   [&](const auto& pixels, const auto& rows) {
-                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), target);
-                     if (transform) transform(target);
-                     const Eigen::MatrixXf& output = network.forward(target);
-                     // Per-image sums in float (D terms), then double across images:
-                     // one float sum over a whole chunk loses ~1e-3 relative.
-                     const Eigen::ArrayXXf squared = (output - target).array().square();
-                     const auto total = [](const Eigen::ArrayXXf& values) {
-                       return values.colwise().sum().cast<double>().sum();
-                     };
-                     sums[0] += target.rows() == weight.size()
-                                    ? total(squared.colwise() * weight.array())
-                                    : total(squared);
-                     if (network.objective().loss == Loss::kMse) {
-                       sums[1] += 0.5 * total(squared);
-                     } else {
-                       const Eigen::ArrayXXf y = output.array().max(1e-7f).min(1.0f - 1e-7f);
-                       const auto x = target.array();
-                       sums[1] -= total(x * y.log() + (1.0f - x) * (1.0f - y).log());
-                     }
-                     sums[2] += total(network.code().array());
-                     sums[3] += static_cast<double>(rows.size());
-                   });
+    for_each_chunk(
+        reader, split, selection, comm.rank(), comm.size(),
+        [&](const auto& pixels, const auto& rows) {
+          normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), target);
+          if (transform) transform(target);
+          const Eigen::MatrixXf& output = network.forward(target);
+          // Per-image sums in float (D terms), then double across images:
+          // one float sum over a whole chunk loses ~1e-3 relative.
+          const Eigen::ArrayXXf squared = (output - target).array().square();
+          const auto total = [](const Eigen::ArrayXXf& values) {
+            return values.colwise().sum().cast<double>().sum();
+          };
+          sums[0] += target.rows() == weight.size() ? total(squared.colwise() * weight.array())
+                                                    : total(squared);
+          if (network.objective().loss == Loss::kMse) {
+            sums[1] += 0.5 * total(squared);
+          } else {
+            const Eigen::ArrayXXf y = output.array().max(1e-7f).min(1.0f - 1e-7f);
+            const auto x = target.array();
+            sums[1] -= total(x * y.log() + (1.0f - x) * (1.0f - y).log());
+          }
+          sums[2] += total(network.code().array());
+          sums[3] += static_cast<double>(rows.size());
+        });
   });
   comm.allreduce_sum(std::span<double>(sums, 4));
   Reconstruction result;

@@ -2,9 +2,9 @@
 
 #include <omp.h>
 
-#include <algorithm>
-#include <sched.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <sched.h>
+#include <algorithm>
 
 #include "util/error.hpp"
 
@@ -36,14 +36,13 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
                    c + i0 + j0 * ldc, ldc) != dnnl_success)
       ++failures;
   }
-  if (failures > 0)
-    throw Error(cat("internal: dnnl_sgemm failed for m=", m, " n=", n, " k=", k));
+  if (failures > 0) throw Error(cat("internal: dnnl_sgemm failed for m=", m, " n=", n, " k=", k));
 }
 
 template <>
 void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
-                  Eigen::Index k, double alpha, const double* a, Eigen::Index lda,
-                  const double* b, Eigen::Index ldb, double beta, double* c, Eigen::Index ldc) {
+                  Eigen::Index k, double alpha, const double* a, Eigen::Index lda, const double* b,
+                  Eigen::Index ldb, double beta, double* c, Eigen::Index ldc) {
   using Matrix = Eigen::MatrixXd;
   using Stride = Eigen::OuterStride<>;
   const Eigen::Index a_rows = transpose_a == Transpose::kNo ? m : k;
@@ -53,8 +52,10 @@ void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, 
   Eigen::Map<const Matrix, 0, Stride> a_map(a, a_rows, a_cols, Stride(lda));
   Eigen::Map<const Matrix, 0, Stride> b_map(b, b_rows, b_cols, Stride(ldb));
   Eigen::Map<Matrix, 0, Stride> c_map(c, m, n, Stride(ldc));
-  if (beta == 0.0) c_map.setZero();
-  else if (beta != 1.0) c_map *= beta;
+  if (beta == 0.0)
+    c_map.setZero();
+  else if (beta != 1.0)
+    c_map *= beta;
   if (transpose_a == Transpose::kNo && transpose_b == Transpose::kNo)
     c_map.noalias() += alpha * a_map * b_map;
   else if (transpose_a == Transpose::kNo)
@@ -74,6 +75,8 @@ void set_compute_threads(int threads, int ranks_on_node) {
   }
   omp_set_num_threads(threads);
 }
-int compute_threads() { return omp_get_max_threads(); }
+int compute_threads() {
+  return omp_get_max_threads();
+}
 
 }  // namespace aepipe::nn

@@ -18,8 +18,8 @@ void gemm(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::I
 
 // C = alpha * op(A) * op(B) + beta * C for contiguous column-major Eigen matrices.
 template <class T, class MatrixA, class MatrixB, class MatrixC>
-void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b,
-          Transpose transpose_b, T beta, MatrixC& c) {
+void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b, Transpose transpose_b,
+          T beta, MatrixC& c) {
   const Eigen::Index m = transpose_a == Transpose::kNo ? a.rows() : a.cols();
   const Eigen::Index k = transpose_a == Transpose::kNo ? a.cols() : a.rows();
   const Eigen::Index n = transpose_b == Transpose::kNo ? b.cols() : b.rows();

@@ -15,23 +15,23 @@ using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Row
 
 void write_vector(const h5::File& file, const std::string& name, const float* values,
                   std::size_t count) {
-  h5::Dataset dataset = h5::Dataset::create(file, name, H5T_IEEE_F32LE, count, {},
-                                            {0, 0, false});
+  h5::Dataset dataset = h5::Dataset::create(file, name, H5T_IEEE_F32LE, count, {}, {0, 0, false});
   dataset.write_rows(0, count, values);
 }
 
-void write_doubles(const h5::File& file, const std::string& name, const std::vector<double>& values) {
-  h5::Dataset dataset = h5::Dataset::create(file, name, H5T_IEEE_F64LE, values.size(), {},
-                                            {0, 0, false});
+void write_doubles(const h5::File& file, const std::string& name,
+                   const std::vector<double>& values) {
+  h5::Dataset dataset =
+      h5::Dataset::create(file, name, H5T_IEEE_F64LE, values.size(), {}, {0, 0, false});
   dataset.write_rows(0, values.size(), values.data());
 }
 
 // [out, in] row-major in the file, as readers (h5py, numpy) expect W @ x.
 void write_weight(const h5::File& file, const std::string& name, const Eigen::MatrixXf& weight) {
   const RowMajor row_major = weight;
-  h5::Dataset dataset = h5::Dataset::create(
-      file, name, H5T_IEEE_F32LE, static_cast<hsize_t>(weight.rows()),
-      {static_cast<hsize_t>(weight.cols())}, {0, 0, false});
+  h5::Dataset dataset =
+      h5::Dataset::create(file, name, H5T_IEEE_F32LE, static_cast<hsize_t>(weight.rows()),
+                          {static_cast<hsize_t>(weight.cols())}, {0, 0, false});
   dataset.write_rows(0, static_cast<hsize_t>(weight.rows()), row_major.data());
 }
 
@@ -56,9 +56,11 @@ Eigen::MatrixXf read_weight(const h5::File& file, const std::string& name, Eigen
                             Eigen::Index cols) {
   h5::Dataset dataset = h5::Dataset::open(file, name);
   const auto dims = dataset.dims();
-  if (dims.size() != 2 || dims[0] != static_cast<hsize_t>(rows) || dims[1] != static_cast<hsize_t>(cols))
-    throw Error(cat(dataset.where(), " has shape [", dims[0], dims.size() > 1 ? cat(", ", dims[1]) : "",
-                    "], expected [", rows, ", ", cols, "] for the architecture"));
+  if (dims.size() != 2 || dims[0] != static_cast<hsize_t>(rows) ||
+      dims[1] != static_cast<hsize_t>(cols))
+    throw Error(cat(dataset.where(), " has shape [", dims[0],
+                    dims.size() > 1 ? cat(", ", dims[1]) : "", "], expected [", rows, ", ", cols,
+                    "] for the architecture"));
   RowMajor values(rows, cols);
   dataset.read_rows(0, static_cast<hsize_t>(rows), values.data());
   return values;
@@ -123,13 +125,17 @@ void write_model(const std::string& path, Autoencoder<float>& network, const Mod
     Eigen::MatrixXf weight = network.weight(l);
     if (network.tied(l)) weight.transposeInPlace();
     write_weight(file, group + "/W", weight);
-    write_vector(file, group + "/b", network.bias(l).data(), static_cast<std::size_t>(network.bias(l).size()));
+    write_vector(file, group + "/b", network.bias(l).data(),
+                 static_cast<std::size_t>(network.bias(l).size()));
   }
   const Normalisation& normalisation = info.normalisation;
-  write_vector(file, "/normalisation/mean", normalisation.mean.data(), static_cast<std::size_t>(normalisation.mean.size()));
-  write_vector(file, "/normalisation/scale", normalisation.scale.data(), static_cast<std::size_t>(normalisation.scale.size()));
+  write_vector(file, "/normalisation/mean", normalisation.mean.data(),
+               static_cast<std::size_t>(normalisation.mean.size()));
+  write_vector(file, "/normalisation/scale", normalisation.scale.data(),
+               static_cast<std::size_t>(normalisation.scale.size()));
   {
-    h5::Handle group(h5::check_id(H5Gopen2(file.id(), "/normalisation", H5P_DEFAULT), "normalisation group"));
+    h5::Handle group(
+        h5::check_id(H5Gopen2(file.id(), "/normalisation", H5P_DEFAULT), "normalisation group"));
     h5::write_attribute(group.get(), "mode", to_string(normalisation.mode), path);
   }
   write_doubles(file, "/history/train_loss", info.history.train_loss);
@@ -169,7 +175,8 @@ LoadedModel read_model(const std::string& path) {
     }
   };
   ActivationDefaults defaults;
-  defaults.output = in_file([&] { return parse_activation(required_string(file, "output_activation")); });
+  defaults.output =
+      in_file([&] { return parse_activation(required_string(file, "output_activation")); });
   const Architecture architecture = in_file([&] {
     return parse_architecture(required_string(file, "architecture"), defaults,
                               required_int(file, "tied") != 0);
@@ -186,7 +193,8 @@ LoadedModel read_model(const std::string& path) {
                 static_cast<int>(required_int(file, "channels"))};
   if (static_cast<Eigen::Index>(info.shape.bytes()) != architecture.input_size())
     throw Error(cat(path, ": images of ", info.shape.height, "x", info.shape.width, "x",
-                    info.shape.channels, " do not fit an input layer of ", architecture.input_size()));
+                    info.shape.channels, " do not fit an input layer of ",
+                    architecture.input_size()));
   info.config = h5::read_string_attribute(file.id(), "config", path).value_or("");
   try {
     loaded.network = std::make_unique<Autoencoder<float>>(architecture, objective);
@@ -199,9 +207,9 @@ LoadedModel read_model(const std::string& path) {
     const bool decoder = l >= layers;
     const std::string group = cat(decoder ? "/decoder/" : "/encoder/", decoder ? l - layers : l);
     const auto bias = network.bias(l);
-    const Eigen::MatrixXf weight = read_weight(file, group + "/W", bias.size(),
-                                               network.tied(l) ? network.weight(l).rows()
-                                                               : network.weight(l).cols());
+    const Eigen::MatrixXf weight =
+        read_weight(file, group + "/W", bias.size(),
+                    network.tied(l) ? network.weight(l).rows() : network.weight(l).cols());
     if (!network.tied(l)) network.weight(l) = weight;
     const auto values = read_floats(file, group + "/b", static_cast<std::size_t>(bias.size()));
     network.bias(l) = Eigen::Map<const Eigen::VectorXf>(values.data(), bias.size());
@@ -214,8 +222,10 @@ LoadedModel read_model(const std::string& path) {
   info.normalisation.mode = in_file([&] { return parse_normalisation(*mode); });
   const auto mean = read_floats(file, "/normalisation/mean", dim);
   const auto scale = read_floats(file, "/normalisation/scale", dim);
-  info.normalisation.mean = Eigen::Map<const Eigen::VectorXf>(mean.data(), static_cast<Eigen::Index>(dim));
-  info.normalisation.scale = Eigen::Map<const Eigen::VectorXf>(scale.data(), static_cast<Eigen::Index>(dim));
+  info.normalisation.mean =
+      Eigen::Map<const Eigen::VectorXf>(mean.data(), static_cast<Eigen::Index>(dim));
+  info.normalisation.scale =
+      Eigen::Map<const Eigen::VectorXf>(scale.data(), static_cast<Eigen::Index>(dim));
   if (!info.normalisation.mean.allFinite() || !info.normalisation.scale.allFinite())
     throw Error(cat(path, ": /normalisation holds NaN or Inf"));
   for (float value : network.parameters())
@@ -234,7 +244,8 @@ LoadedModel read_model(const std::string& path) {
     state.step_in_epoch = required_int(file, "step_in_epoch");
     state.global_step = required_int(file, "global_step");
     state.ranks = required_int(file, "ranks");
-    state.epoch_loss_sum = h5::read_float_attribute(file.id(), "epoch_loss_sum", path).value_or(0.0);
+    state.epoch_loss_sum =
+        h5::read_float_attribute(file.id(), "epoch_loss_sum", path).value_or(0.0);
     state.epoch_samples = h5::read_float_attribute(file.id(), "epoch_samples", path).value_or(0.0);
     state.epoch_seconds = h5::read_float_attribute(file.id(), "epoch_seconds", path).value_or(0.0);
     const std::size_t parameters = network.parameters().size();

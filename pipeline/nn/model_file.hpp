@@ -41,7 +41,7 @@ struct TrainingState {
   std::int64_t global_step = 0;    // steps taken in total (the schedule's clock)
   std::int64_t ranks = 1;
   // Totals of the epoch in progress, so its history entry covers all of it after a resume.
-  double epoch_loss_sum = 0;       // sum over its samples of the step loss
+  double epoch_loss_sum = 0;  // sum over its samples of the step loss
   double epoch_samples = 0;
   double epoch_seconds = 0;
 };

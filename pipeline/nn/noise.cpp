@@ -9,7 +9,9 @@
 namespace aepipe::nn {
 namespace {
 
-double unit_draw(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+double unit_draw(std::uint64_t bits) {
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 }  // namespace
 
@@ -19,9 +21,12 @@ Noise parse_noise(const std::string& spec) {
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon);
   const std::string level = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (kind == "gaussian") noise.kind = Noise::Kind::kGaussian;
-  else if (kind == "mask") noise.kind = Noise::Kind::kMask;
-  else if (kind == "saltpepper") noise.kind = Noise::Kind::kSaltPepper;
+  if (kind == "gaussian")
+    noise.kind = Noise::Kind::kGaussian;
+  else if (kind == "mask")
+    noise.kind = Noise::Kind::kMask;
+  else if (kind == "saltpepper")
+    noise.kind = Noise::Kind::kSaltPepper;
   else
     throw UsageError(cat("invalid noise '", spec,
                          "': use gaussian:SIGMA, mask:P or saltpepper:P, e.g. mask:0.3"));
@@ -35,10 +40,14 @@ Noise parse_noise(const std::string& spec) {
 
 std::string Noise::describe() const {
   switch (kind) {
-    case Kind::kNone: return "none";
-    case Kind::kGaussian: return cat("gaussian:", level);
-    case Kind::kMask: return cat("mask:", level);
-    case Kind::kSaltPepper: return cat("saltpepper:", level);
+    case Kind::kNone:
+      return "none";
+    case Kind::kGaussian:
+      return cat("gaussian:", level);
+    case Kind::kMask:
+      return cat("mask:", level);
+    case Kind::kSaltPepper:
+      return cat("saltpepper:", level);
   }
   return "?";
 }
@@ -46,9 +55,11 @@ std::string Noise::describe() const {
 void Noise::apply(Eigen::MatrixXf& values, const std::vector<std::int64_t>& rows,
                   std::uint64_t seed, std::int64_t epoch) const {
   if (kind == Kind::kNone || level == 0) return;
-  const std::uint64_t base = data::mix64(seed ^ data::mix64(static_cast<std::uint64_t>(epoch) + 17));
+  const std::uint64_t base =
+      data::mix64(seed ^ data::mix64(static_cast<std::uint64_t>(epoch) + 17));
   for (Eigen::Index column = 0; column < values.cols(); ++column) {
-    std::uint64_t state = data::mix64(base ^ static_cast<std::uint64_t>(rows[static_cast<size_t>(column)]));
+    std::uint64_t state =
+        data::mix64(base ^ static_cast<std::uint64_t>(rows[static_cast<size_t>(column)]));
     float* value = values.col(column).data();
     for (Eigen::Index i = 0; i < values.rows(); ++i) {
       state = data::mix64(state);
@@ -68,7 +79,8 @@ void Noise::apply(Eigen::MatrixXf& values, const std::vector<std::int64_t>& rows
         case Kind::kSaltPepper:
           if (u < level) value[i] = u < level / 2 ? 0.0f : 1.0f;
           break;
-        case Kind::kNone: break;
+        case Kind::kNone:
+          break;
       }
     }
   }

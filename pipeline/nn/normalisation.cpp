@@ -13,9 +13,12 @@ NormalisationMode parse_normalisation(const std::string& text) {
 
 std::string to_string(NormalisationMode mode) {
   switch (mode) {
-    case NormalisationMode::kNone: return "none";
-    case NormalisationMode::kPixel: return "pixel";
-    case NormalisationMode::kPatch: return "patch";
+    case NormalisationMode::kNone:
+      return "none";
+    case NormalisationMode::kPixel:
+      return "pixel";
+    case NormalisationMode::kPatch:
+      return "patch";
   }
   return "?";
 }
@@ -26,14 +29,15 @@ void Normalisation::apply(const std::uint8_t* pixels, Eigen::Index count,
   out.resize(dim, count);
   // Row-major [count, D] bytes are column-major [D, count]: one column per sample.
   Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>> bytes(pixels, dim,
-                                                                                       count);
+                                                                                      count);
   out = bytes.cast<float>() * (1.0f / 255.0f);
   apply_to_unit(out);
 }
 
 void Normalisation::apply_to_unit(Eigen::MatrixXf& values) const {
   switch (mode) {
-    case NormalisationMode::kNone: break;
+    case NormalisationMode::kNone:
+      break;
     case NormalisationMode::kPixel:
       values.colwise() -= mean;
       values.array().colwise() *= scale.array();
@@ -49,7 +53,8 @@ void Normalisation::apply_to_unit(Eigen::MatrixXf& values) const {
 
 void Normalisation::invert(Eigen::MatrixXf& values) const {
   switch (mode) {
-    case NormalisationMode::kNone: break;
+    case NormalisationMode::kNone:
+      break;
     case NormalisationMode::kPixel:
       values.array().colwise() /= scale.array();
       values.colwise() += mean;
@@ -62,8 +67,10 @@ void Normalisation::invert(Eigen::MatrixXf& values) const {
 
 Eigen::VectorXf Normalisation::pixel_error_weight() const {
   switch (mode) {
-    case NormalisationMode::kNone: return Eigen::VectorXf::Ones(mean.size());
-    case NormalisationMode::kPixel: return scale.array().square().inverse();
+    case NormalisationMode::kNone:
+      return Eigen::VectorXf::Ones(mean.size());
+    case NormalisationMode::kPixel:
+      return scale.array().square().inverse();
     case NormalisationMode::kPatch:
       return Eigen::VectorXf::Constant(mean.size(), scale(0) * scale(0) / (0.4f * 0.4f));
   }

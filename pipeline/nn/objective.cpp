@@ -18,14 +18,20 @@ Sparsity parse_sparsity(const std::string& text) {
   throw UsageError(cat("unknown sparsity '", text, "' (use none, kl, l1 or topk)"));
 }
 
-std::string to_string(Loss loss) { return loss == Loss::kMse ? "mse" : "xent"; }
+std::string to_string(Loss loss) {
+  return loss == Loss::kMse ? "mse" : "xent";
+}
 
 std::string to_string(Sparsity sparsity) {
   switch (sparsity) {
-    case Sparsity::kNone: return "none";
-    case Sparsity::kKl: return "kl";
-    case Sparsity::kL1: return "l1";
-    case Sparsity::kTopK: return "topk";
+    case Sparsity::kNone:
+      return "none";
+    case Sparsity::kKl:
+      return "kl";
+    case Sparsity::kL1:
+      return "l1";
+    case Sparsity::kTopK:
+      return "topk";
   }
   return "?";
 }

@@ -23,10 +23,10 @@ std::string to_string(Sparsity sparsity);
 struct Objective {
   Loss loss = Loss::kMse;
   Sparsity sparsity = Sparsity::kNone;
-  double rho = 0.05;           // KL target mean activation
-  double beta = 3.0;           // weight of the KL or L1 term
-  Eigen::Index k = 0;          // top-k: code units kept per sample
-  double weight_decay = 0.0;   // lambda
+  double rho = 0.05;          // KL target mean activation
+  double beta = 3.0;          // weight of the KL or L1 term
+  Eigen::Index k = 0;         // top-k: code units kept per sample
+  double weight_decay = 0.0;  // lambda
 };
 
 }  // namespace aepipe::nn

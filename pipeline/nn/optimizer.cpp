@@ -14,9 +14,12 @@ double Schedule::rate(std::int64_t step) const {
       std::min(1.0, static_cast<double>(step - warmup_steps) / static_cast<double>(decay_steps));
   const double floor = lr * final_fraction;
   switch (decay) {
-    case Decay::kNone: return lr;
-    case Decay::kCosine: return floor + (lr - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
-    case Decay::kLinear: return lr + (floor - lr) * progress;
+    case Decay::kNone:
+      return lr;
+    case Decay::kCosine:
+      return floor + (lr - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
+    case Decay::kLinear:
+      return lr + (floor - lr) * progress;
   }
   return lr;
 }
@@ -30,9 +33,12 @@ Schedule::Decay parse_decay(const std::string& text) {
 
 std::string to_string(Schedule::Decay decay) {
   switch (decay) {
-    case Schedule::Decay::kNone: return "none";
-    case Schedule::Decay::kCosine: return "cosine";
-    case Schedule::Decay::kLinear: return "linear";
+    case Schedule::Decay::kNone:
+      return "none";
+    case Schedule::Decay::kCosine:
+      return "cosine";
+    case Schedule::Decay::kLinear:
+      return "linear";
   }
   return "?";
 }
@@ -43,12 +49,19 @@ Optimizer::Kind parse_optimizer(const std::string& text) {
   throw UsageError(cat("unknown optimizer '", text, "' (use adam or sgd)"));
 }
 
-std::string to_string(Optimizer::Kind kind) { return kind == Optimizer::Kind::kAdam ? "adam" : "sgd"; }
+std::string to_string(Optimizer::Kind kind) {
+  return kind == Optimizer::Kind::kAdam ? "adam" : "sgd";
+}
 
-Optimizer::Optimizer(Kind kind, std::size_t parameters, double momentum, double beta1,
-                     double beta2, double epsilon)
-    : kind_(kind), momentum_(momentum), beta1_(beta1), beta2_(beta2), epsilon_(epsilon),
-      first_(parameters, 0.0f), second_(kind == Kind::kAdam ? parameters : 0, 0.0f) {}
+Optimizer::Optimizer(Kind kind, std::size_t parameters, double momentum, double beta1, double beta2,
+                     double epsilon)
+    : kind_(kind),
+      momentum_(momentum),
+      beta1_(beta1),
+      beta2_(beta2),
+      epsilon_(epsilon),
+      first_(parameters, 0.0f),
+      second_(kind == Kind::kAdam ? parameters : 0, 0.0f) {}
 
 void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr) {
   ++steps_;
@@ -64,8 +77,8 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
   const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
   const double t = static_cast<double>(steps_);
   // Bias corrections folded into the step size (Kingma & Ba, section 2).
-  const float rate = static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta2_, t)) /
-                                        (1.0 - std::pow(beta1_, t)));
+  const float rate =
+      static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta2_, t)) / (1.0 - std::pow(beta1_, t)));
   const float eps = static_cast<float>(epsilon_ * std::sqrt(1.0 - std::pow(beta2_, t)));
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gradients[i];

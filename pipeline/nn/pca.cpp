@@ -19,8 +19,8 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
     throw Error(cat("PCA of ", dim, "-dimensional rows needs a ", dim, "x", dim,
                     " covariance; use --resize, --tile or --patches to stay under ", kMaxDim));
   if (components > dim)
-    throw UsageError(cat("pca:", components, " asks for more components than the ", dim,
-                         " input values"));
+    throw UsageError(
+        cat("pca:", components, " asks for more components than the ", dim, " input values"));
 
   // Pass 1: the mean. Pass 2: the scatter of centred rows (float GEMM per chunk, summed in
   // double), which keeps the covariance accurate without a huge single-precision sum.
@@ -33,7 +33,8 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
   mpi::collectively(comm, [&] {
     for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
                    [&](const auto& pixels, const auto& rows) {
-                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
+                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()),
+                                         batch);
                      const Eigen::VectorXf chunk_sum = batch.rowwise().sum();
                      sum.add(std::span(chunk_sum.data(), static_cast<std::size_t>(dim)));
                      count += static_cast<double>(rows.size());
@@ -42,7 +43,8 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
   sum.allreduce(comm);
   count = comm.allreduce_sum(count);
   mpi::collectively(comm, [&] {
-    if (count < 2) throw Error(cat("PCA needs at least 2 training rows, ", reader.path(), " has ", count));
+    if (count < 2)
+      throw Error(cat("PCA needs at least 2 training rows, ", reader.path(), " has ", count));
   });
   Eigen::VectorXd mean(dim);
   for (Eigen::Index j = 0; j < dim; ++j) mean(j) = sum.value(static_cast<std::size_t>(j)) / count;
@@ -53,14 +55,14 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
   scatter_sum.reset(static_cast<std::size_t>(dim * dim));
   Eigen::MatrixXf chunk_scatter(dim, dim);
   mpi::collectively(comm, [&] {
-    for_each_chunk(reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
-                   [&](const auto& pixels, const auto& rows) {
-                     normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
-                     batch.colwise() -= mean_float;
-                     gemm<float>(1.0f, batch, Transpose::kNo, batch, Transpose::kYes, 0.0f,
-                                 chunk_scatter);
-                     scatter_sum.add(std::span(chunk_scatter.data(), static_cast<std::size_t>(dim * dim)));
-                   });
+    for_each_chunk(
+        reader, split, RowSelection::kTraining, comm.rank(), comm.size(),
+        [&](const auto& pixels, const auto& rows) {
+          normalisation.apply(pixels.data(), static_cast<Eigen::Index>(rows.size()), batch);
+          batch.colwise() -= mean_float;
+          gemm<float>(1.0f, batch, Transpose::kNo, batch, Transpose::kYes, 0.0f, chunk_scatter);
+          scatter_sum.add(std::span(chunk_scatter.data(), static_cast<std::size_t>(dim * dim)));
+        });
   });
   scatter_sum.allreduce(comm);
   Eigen::MatrixXd covariance(dim, dim);

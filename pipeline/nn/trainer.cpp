@@ -31,7 +31,7 @@ void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<st
   }
   const Eigen::Index dim = normalisation.mean.size();
   Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>> bytes(pixels.data(),
-                                                                                       dim, count);
+                                                                                      dim, count);
   input = bytes.cast<float>() * (1.0f / 255.0f);
   target = input;
   phase.noise.apply(input, rows, phase.seed, epoch + phase.epoch_offset);
@@ -48,8 +48,13 @@ void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<st
 Trainer::Trainer(const mpi::Communicator& comm, const data::DataFileReader& reader,
                  const data::RowSplit& split, std::int64_t window_chunks, const ModelInfo& info,
                  bool show_progress, const MetricsLog& metrics)
-    : comm_(comm), reader_(reader), split_(split), window_chunks_(window_chunks), info_(info),
-      show_progress_(show_progress), metrics_(metrics) {}
+    : comm_(comm),
+      reader_(reader),
+      split_(split),
+      window_chunks_(window_chunks),
+      info_(info),
+      show_progress_(show_progress),
+      metrics_(metrics) {}
 
 Trainer::Evaluation Trainer::evaluate(Autoencoder<float>& network, bool validation_rows,
                                       const std::function<void(Eigen::MatrixXf&)>& transform) {
@@ -146,8 +151,10 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
           micro_input = input.middleCols(c, std::min(micro, local - c));
           network.forward(micro_input);
           const Eigen::VectorXf sums = network.code_sum();
-          if (exact) code_sum.add(std::span(sums.data(), static_cast<std::size_t>(sums.size())));
-          else rho_hat += sums;
+          if (exact)
+            code_sum.add(std::span(sums.data(), static_cast<std::size_t>(sums.size())));
+          else
+            rho_hat += sums;
         }
         if (exact) {
           code_sum.allreduce(comm_);
@@ -185,13 +192,14 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       }
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
       comm_.allreduce_sum(std::span<double>(shared, 2));
-      const double loss = shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) +
-                          network.add_weight_decay();
+      const double loss =
+          shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) + network.add_weight_decay();
       mpi::collectively(comm_, [&] {
         if (!std::isfinite(loss))
           throw Error(cat(phase.name, " diverged: the loss is ", loss, " at epoch ", epoch + 1,
                           ", step ", step_in_epoch + 1, " (global step ", global_step + 1,
-                          "); lower --lr", policy.path.empty() ? "" : "; the last checkpoint is kept"));
+                          "); lower --lr",
+                          policy.path.empty() ? "" : "; the last checkpoint is kept"));
       });
       lr = schedule.rate(global_step);
       optimizer.step(network.parameters(), network.gradients(), lr);
@@ -200,10 +208,12 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       loss_sum += loss * static_cast<double>(batch);
       samples += static_cast<double>(batch);
       smoothed_loss = std::isnan(smoothed_loss) ? loss : 0.98 * smoothed_loss + 0.02 * loss;
-      progress.update(global_step, cat("epoch ", epoch + 1, "/", phase.epochs, ", loss ",
-                                       static_cast<float>(smoothed_loss), ", lr ", static_cast<float>(lr)));
-      const TrainingState state{optimizer.kind(), 0,       {},      {},       epoch, step_in_epoch,
-                                global_step,      comm_.size(), loss_sum, samples, elapsed()};
+      progress.update(global_step,
+                      cat("epoch ", epoch + 1, "/", phase.epochs, ", loss ",
+                          static_cast<float>(smoothed_loss), ", lr ", static_cast<float>(lr)));
+      const TrainingState state{optimizer.kind(), 0,           {},           {},       epoch,
+                                step_in_epoch,    global_step, comm_.size(), loss_sum, samples,
+                                elapsed()};
       if (shared[1] > 0) {
         write_checkpoint(network, optimizer, state, policy, history);
         progress.finish();
@@ -220,7 +230,8 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
     history.samples_per_s.push_back(seconds > 0 ? samples / seconds : 0);
     history.seconds.push_back(seconds);
     if (show_progress_)
-      std::fprintf(stderr, "%s: epoch %lld/%lld  train loss %.5g  validation loss %.5g  "
+      std::fprintf(stderr,
+                   "%s: epoch %lld/%lld  train loss %.5g  validation loss %.5g  "
                    "validation SSE/image %.4g  %.0f samples/s\n",
                    phase.name.c_str(), static_cast<long long>(epoch + 1),
                    static_cast<long long>(phase.epochs), history.train_loss.back(),
@@ -239,8 +250,8 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                          .add("samples_per_s", history.samples_per_s.back())
                          .add("seconds", seconds));
     });
-    const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step, comm_.size(),
-                              0, 0, 0};
+    const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step,
+                              comm_.size(),     0, 0,  0};
     write_checkpoint(network, optimizer, state, policy, history);
   }
   progress.finish();

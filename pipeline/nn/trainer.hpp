@@ -25,26 +25,26 @@
 namespace aepipe::nn {
 
 struct TrainingPhase {
-  std::string name;                 // "train", "pretrain layer 1", ... for progress lines
+  std::string name;  // "train", "pretrain layer 1", ... for progress lines
   std::int64_t epochs = 1;
   std::int64_t global_batch = 128;
   // Gradients are computed per micro-batch of this many rows and summed exactly
   // (mpi/exact_sum.hpp), so the result never depends on the rank count.
   std::int64_t micro_batch = 64;
-  Schedule schedule;                // total_steps filled in by the trainer
+  Schedule schedule;  // total_steps filled in by the trainer
   Optimizer::Kind optimizer = Optimizer::Kind::kAdam;
   double momentum = 0.9;
   Noise noise;
   std::uint64_t seed = 1;
-  std::int64_t epoch_offset = 0;    // keeps the phases' sample orders apart
+  std::int64_t epoch_offset = 0;  // keeps the phases' sample orders apart
   // Maps a normalised batch [D, b] to this phase's network input (stacked pretraining: the
   // codes of the layers trained before). Empty: identity.
   std::function<void(Eigen::MatrixXf&)> transform;
 };
 
 struct CheckpointPolicy {
-  std::string path;                 // "" disables checkpoints
-  std::int64_t every_steps = 0;     // 0: only at the end of each epoch
+  std::string path;              // "" disables checkpoints
+  std::int64_t every_steps = 0;  // 0: only at the end of each epoch
 };
 
 class Trainer {

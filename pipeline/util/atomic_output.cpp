@@ -70,8 +70,8 @@ std::string temporary_path_for(const std::string& output, const mpi::Communicato
                          std::chrono::steady_clock::now().time_since_epoch().count()};
   comm.broadcast(std::span<std::int64_t>(tag, 2), 0);
   const fs::path path(output);
-  const std::string leaf = cat(".", path.filename().string(), kTemporaryMarker, tag[0], "-",
-                               tag[1] % 1000000);
+  const std::string leaf =
+      cat(".", path.filename().string(), kTemporaryMarker, tag[0], "-", tag[1] % 1000000);
   std::string temporary = (folder_of(output) / leaf).string();
   register_temporary(temporary);
   return temporary;
@@ -97,8 +97,7 @@ void remove_registered_temporaries() noexcept {
 void commit_output(const std::string& temporary, const std::string& output) {
   std::error_code error;
   fs::rename(temporary, output, error);
-  if (error)
-    throw Error(cat("cannot rename ", temporary, " to ", output, ": ", error.message()));
+  if (error) throw Error(cat("cannot rename ", temporary, " to ", output, ": ", error.message()));
   unregister_temporary(temporary);
 }
 

@@ -10,7 +10,9 @@ std::string json_quote(const std::string& text);
 class JsonObject {
  public:
   JsonObject& add(const std::string& key, const std::string& value);
-  JsonObject& add(const std::string& key, const char* value) { return add(key, std::string(value)); }
+  JsonObject& add(const std::string& key, const char* value) {
+    return add(key, std::string(value));
+  }
   JsonObject& add(const std::string& key, double value);
   JsonObject& add(const std::string& key, std::int64_t value);
   JsonObject& add(const std::string& key, int value) { return add(key, std::int64_t{value}); }

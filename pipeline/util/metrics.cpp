@@ -24,7 +24,8 @@ void MetricsLog::write(const JsonObject& event) const {
   if (!enabled_) return;
   std::FILE* out = std::fopen(path_.c_str(), "a");
   const std::string line = event.str() + "\n";
-  const bool written = out != nullptr && std::fwrite(line.data(), 1, line.size(), out) == line.size();
+  const bool written =
+      out != nullptr && std::fwrite(line.data(), 1, line.size(), out) == line.size();
   if ((out != nullptr && std::fclose(out) != 0) || !written)
     print_warning(cat("cannot write metrics file ", path_, ": ", std::strerror(errno)), 0);
 }

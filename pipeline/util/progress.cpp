@@ -33,8 +33,12 @@ std::string format_duration(double seconds) {
 }
 
 Progress::Progress(std::string stage, std::int64_t total, std::string unit, bool enabled)
-    : stage_(std::move(stage)), total_(total), unit_(std::move(unit)), enabled_(enabled),
-      terminal_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()),
+    : stage_(std::move(stage)),
+      total_(total),
+      unit_(std::move(unit)),
+      enabled_(enabled),
+      terminal_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
 double Progress::seconds() const {
@@ -69,7 +73,8 @@ void Progress::finish() {
 void Progress::draw() {
   const double elapsed = seconds();
   const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
-  const double fraction = total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
+  const double fraction =
+      total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
   const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;
   const std::string line =
       cat(stage_, ": ", done_, "/", total_, " ", unit_, " (", static_cast<int>(fraction * 100),

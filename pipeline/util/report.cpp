@@ -16,7 +16,11 @@ void print_line(const char* kind, const std::string& message, int rank) {
 
 }  // namespace
 
-void print_error(const std::string& message, int rank) { print_line("error", message, rank); }
-void print_warning(const std::string& message, int rank) { print_line("warning", message, rank); }
+void print_error(const std::string& message, int rank) {
+  print_line("error", message, rank);
+}
+void print_warning(const std::string& message, int rank) {
+  print_line("warning", message, rank);
+}
 
 }  // namespace aepipe

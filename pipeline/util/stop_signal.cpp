@@ -7,7 +7,9 @@ namespace {
 
 volatile std::sig_atomic_t stop_flag = 0;
 
-extern "C" void on_stop_signal(int) { stop_flag = 1; }
+extern "C" void on_stop_signal(int) {
+  stop_flag = 1;
+}
 
 }  // namespace
 
@@ -22,8 +24,14 @@ void install_stop_handlers() {
   sigaction(SIGUSR1, &action, nullptr);
 }
 
-bool stop_requested() { return stop_flag != 0; }
-void request_stop() { stop_flag = 1; }
-void clear_stop() { stop_flag = 0; }
+bool stop_requested() {
+  return stop_flag != 0;
+}
+void request_stop() {
+  stop_flag = 1;
+}
+void clear_stop() {
+  stop_flag = 0;
+}
 
 }  // namespace aepipe

@@ -56,7 +56,8 @@ TEST(Communicator, GatherBytesConcatenatesInRankOrderIncludingEmptyRanks) {
   const auto all = comm.gather_bytes(mine, 0);
   if (comm.is_root()) {
     std::string expected;
-    for (int q = 0; q < comm.size(); ++q) expected += std::string(static_cast<size_t>(q), static_cast<char>('a' + q));
+    for (int q = 0; q < comm.size(); ++q)
+      expected += std::string(static_cast<size_t>(q), static_cast<char>('a' + q));
     EXPECT_EQ(std::string(all.begin(), all.end()), expected);
   } else {
     EXPECT_TRUE(all.empty());

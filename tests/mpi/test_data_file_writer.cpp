@@ -32,7 +32,8 @@ RowBatch batch_for(int rank, int round, std::int64_t& global_counter, int size) 
       batch.pixels.insert(batch.pixels.end(), kShape.bytes(), static_cast<std::uint8_t>(id % 256));
       batch.labels.push_back(static_cast<std::int32_t>(id));
       batch.names.push_back("row " + std::to_string(id));
-      batch.tiles.insert(batch.tiles.end(), {static_cast<std::int64_t>(batch.sources.size()), id, 0, 0});
+      batch.tiles.insert(batch.tiles.end(),
+                         {static_cast<std::int64_t>(batch.sources.size()), id, 0, 0});
       batch.sources.push_back({"source " + std::to_string(id), id + 1, 2 * id + 1});
     }
   }
@@ -77,7 +78,8 @@ TEST(DataFileWriter, RowsNamesAndSourcesInGlobalOrder) {
     h5::Dataset::open(file, "/labels").read_rows(0, static_cast<hsize_t>(counter), labels.data());
     std::vector<std::int64_t> tiles(static_cast<size_t>(counter) * 4);
     h5::Dataset::open(file, "/tiles").read_rows(0, static_cast<hsize_t>(counter), tiles.data());
-    const auto names = h5::read_strings(h5::Dataset::open(file, "/names"), 0, static_cast<hsize_t>(counter));
+    const auto names =
+        h5::read_strings(h5::Dataset::open(file, "/names"), 0, static_cast<hsize_t>(counter));
     for (std::int64_t id = 0; id < counter; ++id) {
       EXPECT_EQ(labels[static_cast<size_t>(id)], id);
       EXPECT_EQ(pixels[static_cast<size_t>(id) * kShape.bytes()], id % 256);

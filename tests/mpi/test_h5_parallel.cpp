@@ -16,7 +16,8 @@ std::vector<std::int32_t> rows_of(std::int64_t first, std::int64_t count, int co
   std::vector<std::int32_t> values(static_cast<size_t>(count * columns));
   for (std::int64_t i = 0; i < count; ++i)
     for (int c = 0; c < columns; ++c)
-      values[static_cast<size_t>(i * columns + c)] = static_cast<std::int32_t>((first + i) * 10 + c);
+      values[static_cast<size_t>(i * columns + c)] =
+          static_cast<std::int32_t>((first + i) * 10 + c);
   return values;
 }
 
@@ -76,9 +77,8 @@ TEST(H5Parallel, OpeningAMissingFileFailsOnEveryRankAlike) {
   mpi::Communicator comm;
   testing::SharedScratch dir(comm);
   try {
-    mpi::collectively(comm, [&] {
-      File::open(dir.path("absent.h5"), File::Mode::kReadOnly, &comm);
-    });
+    mpi::collectively(comm,
+                      [&] { File::open(dir.path("absent.h5"), File::Mode::kReadOnly, &comm); });
     FAIL();
   } catch (const mpi::RankError& error) {
     EXPECT_NE(std::string(error.what()).find("absent.h5"), std::string::npos);

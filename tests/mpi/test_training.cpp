@@ -3,9 +3,9 @@
 // ends exactly where an uninterrupted run does.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <random>
-#include <cstring>
 #include <set>
 
 #include "data/data_file_writer.hpp"
@@ -63,12 +63,14 @@ TEST(TrainingStream, EveryTrainingRowOncePerEpochSplitAcrossRanks) {
     std::vector<std::uint8_t> expected(16);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       reader.read_images(rows[i], 1, expected.data());
-      ASSERT_TRUE(std::equal(expected.begin(), expected.end(), pixels.begin() + static_cast<long>(16 * i)));
+      ASSERT_TRUE(
+          std::equal(expected.begin(), expected.end(), pixels.begin() + static_cast<long>(16 * i)));
     }
   }
   EXPECT_EQ(batches, stream.steps_per_epoch());
   // Gather every rank's rows on all ranks via rank-ordered gather then broadcast.
-  std::string packed(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(std::int64_t));
+  std::string packed(reinterpret_cast<const char*>(mine.data()),
+                     mine.size() * sizeof(std::int64_t));
   auto all = comm.gather_bytes(packed, 0);
   std::string joined(all.begin(), all.end());
   comm.broadcast(joined, 0);
@@ -102,7 +104,7 @@ TrainingPhase phase_for(std::int64_t epochs, std::int64_t micro_batch = 8) {
   TrainingPhase phase;
   phase.name = "test";
   phase.epochs = epochs;
-  phase.global_batch = 48;  // 630 training rows: the last batch is short
+  phase.global_batch = 48;          // 630 training rows: the last batch is short
   phase.micro_batch = micro_batch;  // 8: six pieces, summed exactly; 24: two, in float
   phase.schedule.lr = 3e-3;
   phase.schedule.warmup_steps = 3;
@@ -121,15 +123,16 @@ ModelInfo unit_model_info() {
 }
 
 TrainedRun train(const std::string& path, const mpi::Communicator& comm, std::int64_t epochs,
-          const CheckpointPolicy& policy = {}, bool resume = false, bool stop_first = false,
-          std::int64_t micro_batch = 8) {
+                 const CheckpointPolicy& policy = {}, bool resume = false, bool stop_first = false,
+                 std::int64_t micro_batch = 8) {
   const data::DataFileReader reader(path);
   const data::RowSplit split{reader.rows(), reader.chunk_rows(), 0.1, 5};
   const MetricsLog quiet("", false);
   Trainer trainer(comm, reader, split, 3, unit_model_info(), false, quiet);
-  Autoencoder<float> network(parse_architecture("16-12-6", {Activation::kTanh, Activation::kSigmoid,
-                                                           Activation::kSigmoid}, false),
-                             kl_objective());
+  Autoencoder<float> network(
+      parse_architecture("16-12-6", {Activation::kTanh, Activation::kSigmoid, Activation::kSigmoid},
+                         false),
+      kl_objective());
   network.initialize(9);
   std::optional<TrainingState> state;
   TrainedRun run;
@@ -141,7 +144,8 @@ TrainedRun train(const std::string& path, const mpi::Communicator& comm, std::in
     run.history = loaded.info.history;
   }
   if (stop_first) request_stop();
-  const bool finished = trainer.run(network, phase_for(epochs, micro_batch), state, policy, run.history);
+  const bool finished =
+      trainer.run(network, phase_for(epochs, micro_batch), state, policy, run.history);
   clear_stop();
   EXPECT_EQ(finished, !stop_first);
   run.parameters.assign(network.parameters().begin(), network.parameters().end());
@@ -174,7 +178,8 @@ TEST(Training, ParametersDoNotDependOnTheRankCount) {
         mpi::Communicator alone(alone_handle);
         const TrainedRun serial = train(path, alone, 2, {}, false, false, micro_batch);
         EXPECT_EQ(serial.parameters, parallel.parameters)
-            << comm.size() << " ranks vs 1, micro-batch " << micro_batch << ": max relative difference "
+            << comm.size() << " ranks vs 1, micro-batch " << micro_batch
+            << ": max relative difference "
             << max_relative_difference(serial.parameters, parallel.parameters);
         // Validation sums over chunks are grouped by rank: equal up to double rounding.
         EXPECT_NEAR(serial.history.validation_loss.back(), parallel.history.validation_loss.back(),
@@ -210,8 +215,10 @@ TEST(Training, DivergenceStopsEveryRankNamingTheStep) {
   const data::RowSplit split{reader.rows(), reader.chunk_rows(), 0.0, 5};
   const MetricsLog quiet("", false);
   Trainer trainer(comm, reader, split, 3, unit_model_info(), false, quiet);
-  Autoencoder<float> network(parse_architecture("16-8", {Activation::kRelu, Activation::kRelu,
-                                                        Activation::kLinear}, false), {});
+  Autoencoder<float> network(
+      parse_architecture("16-8", {Activation::kRelu, Activation::kRelu, Activation::kLinear},
+                         false),
+      {});
   network.initialize(1);
   TrainingPhase phase = phase_for(2);
   phase.noise = {};

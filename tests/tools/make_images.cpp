@@ -48,8 +48,10 @@ Settings parse(int argc, char** argv) {
       if (i + 1 >= argc) usage("missing value after " + arg);
       return argv[++i];
     };
-    if (arg == "--classes") s.classes = std::stoi(next());
-    else if (arg == "--per-class") s.per_class = std::stoi(next());
+    if (arg == "--classes")
+      s.classes = std::stoi(next());
+    else if (arg == "--per-class")
+      s.per_class = std::stoi(next());
     else if (arg == "--size") {
       const std::string v = next();
       s.height = std::stoi(v.substr(0, v.find('x')));
@@ -58,13 +60,20 @@ Settings parse(int argc, char** argv) {
       const std::string v = next();
       s.min_side = std::stoi(v.substr(0, v.find('-')));
       s.max_side = std::stoi(v.substr(v.find('-') + 1));
-    } else if (arg == "--channels") s.channels = std::stoi(next());
-    else if (arg == "--format") s.format = next();
-    else if (arg == "--seed") s.seed = static_cast<unsigned>(std::stoul(next()));
-    else if (arg == "--truth") s.truth = next();
-    else if (arg == "--flat") s.flat = true;
-    else if (!arg.empty() && arg[0] == '-') usage("unknown option " + arg);
-    else s.folder = arg;
+    } else if (arg == "--channels")
+      s.channels = std::stoi(next());
+    else if (arg == "--format")
+      s.format = next();
+    else if (arg == "--seed")
+      s.seed = static_cast<unsigned>(std::stoul(next()));
+    else if (arg == "--truth")
+      s.truth = next();
+    else if (arg == "--flat")
+      s.flat = true;
+    else if (!arg.empty() && arg[0] == '-')
+      usage("unknown option " + arg);
+    else
+      s.folder = arg;
   }
   if (s.folder.empty()) usage("no folder given");
   return s;
@@ -80,8 +89,9 @@ std::vector<std::uint8_t> draw(int height, int width, int channels, int label, s
   for (int r = 0; r < height; ++r)
     for (int c = 0; c < width; ++c)
       for (int k = 0; k < channels; ++k) {
-        int value = (r * 255 / std::max(1, height - 1) * (k + 1) + c * 128 / std::max(1, width - 1) +
-                     label * 40) % 256;
+        int value = (r * 255 / std::max(1, height - 1) * (k + 1) +
+                     c * 128 / std::max(1, width - 1) + label * 40) %
+                    256;
         if (r >= top && r < top + side && c >= left && c < left + side) value = 240 - 30 * k;
         value += noise(rng);
         pixels[(static_cast<size_t>(r) * width + c) * channels + k] =
@@ -102,7 +112,8 @@ bool write_pgm(const std::string& path, int height, int width, int channels,
 bool write_image(const Settings& s, const std::string& path, int height, int width,
                  const std::vector<std::uint8_t>& pixels) {
   const int c = s.channels;
-  if (s.format == "png") return stbi_write_png(path.c_str(), width, height, c, pixels.data(), width * c);
+  if (s.format == "png")
+    return stbi_write_png(path.c_str(), width, height, c, pixels.data(), width * c);
   if (s.format == "jpg") return stbi_write_jpg(path.c_str(), width, height, c, pixels.data(), 90);
   if (s.format == "bmp") return stbi_write_bmp(path.c_str(), width, height, c, pixels.data());
   if (s.format == "tga") return stbi_write_tga(path.c_str(), width, height, c, pixels.data());
@@ -127,8 +138,8 @@ int main(int argc, char** argv) {
       const int width = s.max_side > 0 ? side(rng) : s.width;
       const auto pixels = draw(height, width, s.channels, k, rng);
       char leaf[64];
-      std::snprintf(leaf, sizeof leaf, "%s%03d.%s", s.flat ? ("c" + std::to_string(k) + "_").c_str() : "",
-                    i, extension.c_str());
+      std::snprintf(leaf, sizeof leaf, "%s%03d.%s",
+                    s.flat ? ("c" + std::to_string(k) + "_").c_str() : "", i, extension.c_str());
       const fs::path relative = fs::path(relative_folder) / leaf;
       if (!write_image(s, (fs::path(s.folder) / relative).string(), height, width, pixels)) {
         std::fprintf(stderr, "aepipe_make_images: cannot write %s\n", relative.c_str());

@@ -28,8 +28,7 @@ po::options_description describe(Parsed& parsed) {
   return options;
 }
 
-void parse(const std::string& path, const std::vector<const char*>& command_line,
-           Parsed& parsed) {
+void parse(const std::string& path, const std::vector<const char*>& command_line, Parsed& parsed) {
   auto options = describe(parsed);
   po::variables_map values;
   std::vector<const char*> argv{"x"};

@@ -34,8 +34,8 @@ double relative_gradient_error(Net& net, const Eigen::MatrixXd& input,
   net.backward(target, input.cols(), &rho_hat);
   net.add_weight_decay();
   const auto analytic_span = net.gradients();
-  const Eigen::VectorXd analytic =
-      Eigen::Map<const Eigen::VectorXd>(analytic_span.data(), static_cast<Eigen::Index>(analytic_span.size()));
+  const Eigen::VectorXd analytic = Eigen::Map<const Eigen::VectorXd>(
+      analytic_span.data(), static_cast<Eigen::Index>(analytic_span.size()));
   Eigen::VectorXd numeric(analytic.size());
   auto parameters = net.parameters();
   const double step = 1e-5;
@@ -84,7 +84,8 @@ std::vector<Case> cases() {
       {"linear", "7-3", A::kLinear, A::kLinear, A::kLinear, false, mse},
       {"xent", "7-5-3", A::kRelu, A::kLinear, A::kSigmoid, false, xent},
       {"tied_sigmoid", "7-5-3", A::kSigmoid, A::kSigmoid, A::kSigmoid, true, mse},
-      {"tied_xent_decay", "7-5", A::kTanh, A::kTanh, A::kSigmoid, true, [&] {
+      {"tied_xent_decay", "7-5", A::kTanh, A::kTanh, A::kSigmoid, true,
+       [&] {
          Objective o = xent;
          o.weight_decay = 0.1;
          return o;
@@ -101,7 +102,8 @@ class GradientCheck : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GradientCheck, AnalyticMatchesFiniteDifferences) {
   const Case& c = GetParam();
-  const Architecture architecture = parse_architecture(c.arch, {c.hidden, c.code, c.output}, c.tied);
+  const Architecture architecture =
+      parse_architecture(c.arch, {c.hidden, c.code, c.output}, c.tied);
   Net net(architecture, c.objective);
   net.initialize(42);
   // Non-zero biases so every term is exercised.
@@ -123,8 +125,7 @@ TEST(Autoencoder, TopKKeepsExactlyKUnitsPerSample) {
   Net net(parse_architecture("8-10", {}, false), topk);
   net.initialize(3);
   const auto& code = net.encode(random_batch(8, 5, 4));
-  for (Eigen::Index c = 0; c < code.cols(); ++c)
-    EXPECT_LE((code.col(c).array() != 0).count(), 3);
+  for (Eigen::Index c = 0; c < code.cols(); ++c) EXPECT_LE((code.col(c).array() != 0).count(), 3);
 }
 
 TEST(Autoencoder, TiedDecoderSharesTheEncoderWeight) {

@@ -42,7 +42,7 @@ TEST_F(H5Serial, ChunkedDeflatedRowsRoundTripAndGrow) {
     for (size_t i = 0; i < more.size(); ++i) more[i] = static_cast<std::uint16_t>(1000 + i);
     data.write_rows(2, 5, more.data());
     data.write_rows(5, 0, static_cast<std::uint16_t*>(nullptr));  // empty: allowed
-    EXPECT_THROW(data.write_rows(6, 2, more.data()), Error);         // past the end
+    EXPECT_THROW(data.write_rows(6, 2, more.data()), Error);      // past the end
   }
   File file = File::open(path, File::Mode::kReadOnly, nullptr);
   Dataset data = Dataset::open(file, "/group/values");
@@ -105,15 +105,18 @@ TEST_F(H5Serial, FormatTagsAreCheckedWithClearMessages) {
 }
 
 TEST_F(H5Serial, OpeningBadFilesSaysWhy) {
-  EXPECT_NE(message_of([&] { File::open(dir.path("missing.h5"), File::Mode::kReadOnly, nullptr); })
-                .find("no such file"),
+  EXPECT_NE(message_of([&] {
+              File::open(dir.path("missing.h5"), File::Mode::kReadOnly, nullptr);
+            }).find("no such file"),
             std::string::npos);
-  EXPECT_NE(message_of([&] { File::open(dir.root().string(), File::Mode::kReadOnly, nullptr); })
-                .find("folder"),
+  EXPECT_NE(message_of([&] {
+              File::open(dir.root().string(), File::Mode::kReadOnly, nullptr);
+            }).find("folder"),
             std::string::npos);
   testing::write_bytes(dir.path("text.h5"), {'h', 'e', 'l', 'l', 'o'});
-  EXPECT_NE(message_of([&] { File::open(dir.path("text.h5"), File::Mode::kReadOnly, nullptr); })
-                .find("not an HDF5 file"),
+  EXPECT_NE(message_of([&] {
+              File::open(dir.path("text.h5"), File::Mode::kReadOnly, nullptr);
+            }).find("not an HDF5 file"),
             std::string::npos);
 }
 
@@ -131,7 +134,8 @@ TEST_F(H5Serial, TruncatedFilesFailCleanly) {
   for (double fraction : {0.05, 0.5, 0.9}) {
     const std::string cut = dir.path("cut.h5");
     std::filesystem::copy_file(path, cut, std::filesystem::copy_options::overwrite_existing);
-    std::filesystem::resize_file(cut, static_cast<std::uintmax_t>(static_cast<double>(size) * fraction));
+    std::filesystem::resize_file(cut,
+                                 static_cast<std::uintmax_t>(static_cast<double>(size) * fraction));
     // Either opening or reading must fail with an Error naming the file; never crash.
     const std::string message = message_of([&] {
       File file = File::open(cut, File::Mode::kReadOnly, nullptr);

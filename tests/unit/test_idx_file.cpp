@@ -92,21 +92,25 @@ TEST_F(IdxFileTest, DamageIsReportedWithTheFileName) {
   testing::write_bytes(dir.path("cut.gz"), {gz.begin(), gz.end() - 10});
   // (Small files are read whole by the first buffered read: the failure may come at open.)
   std::vector<std::uint8_t> rows(16);
-  EXPECT_THROW({
-    IdxFile cut(dir.path("cut.gz"));
-    cut.read_rows(0, 4, rows.data());
-    cut.verify_end();
-  }, Error);
+  EXPECT_THROW(
+      {
+        IdxFile cut(dir.path("cut.gz"));
+        cut.read_rows(0, 4, rows.data());
+        cut.verify_end();
+      },
+      Error);
 
   // A flipped byte in the gzip trailer (CRC) is caught by verify_end.
   auto bad_crc = gz;
   bad_crc[gz.size() - 6] ^= 0xFF;
   testing::write_bytes(dir.path("crc.gz"), bad_crc);
-  EXPECT_THROW({
-    IdxFile crc(dir.path("crc.gz"));
-    crc.read_rows(0, 4, rows.data());
-    crc.verify_end();
-  }, Error);
+  EXPECT_THROW(
+      {
+        IdxFile crc(dir.path("crc.gz"));
+        crc.read_rows(0, 4, rows.data());
+        crc.verify_end();
+      },
+      Error);
 }
 
 TEST_F(IdxFileTest, SourceRejectsNonByteImagesAndMismatchedLabels) {

@@ -20,8 +20,8 @@ TEST(ImageFolder, OrderLabelsAndClassesDoNotDependOnTheFileSystem) {
   testing::ScratchDir dir;
   const fs::path root = dir.root() / "digits";
   // Created out of order; listing must sort by relative path, byte-wise.
-  for (const char* leaf : {"b/2.png", "a/10.png", "a/9.PNG", "b/sub/1.jpg", "c/x.bmp",
-                           "loose.pgm", "notes.txt", ".hidden.png", ".cache/a.png", "a/.b.png"})
+  for (const char* leaf : {"b/2.png", "a/10.png", "a/9.PNG", "b/sub/1.jpg", "c/x.bmp", "loose.pgm",
+                           "notes.txt", ".hidden.png", ".cache/a.png", "a/.b.png"})
     touch(root / leaf);
   const FolderListing listing = list_image_folders({root.string()});
   std::vector<std::string> names;

@@ -90,15 +90,18 @@ TEST(ImageIntegrity, DamageUnderARecomputedCrcIsCaughtByTheZlibStream) {
   // Find IDAT, flip a byte in its middle, then make its CRC valid again.
   size_t at = 8;
   while (std::memcmp(png.data() + at + 4, "IDAT", 4) != 0)
-    at += 12 + ((size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3]);
-  const size_t length = (size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) | png[at + 3];
+    at += 12 + ((size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) | (size_t{png[at + 2]} << 8) |
+                png[at + 3]);
+  const size_t length = (size_t{png[at]} << 24) | (size_t{png[at + 1]} << 16) |
+                        (size_t{png[at + 2]} << 8) | png[at + 3];
   int caught = 0;
   for (size_t offset = 2; offset + 4 < length; offset += std::max<size_t>(1, length / 17)) {
     auto damaged = png;
     damaged[at + 8 + offset] ^= 0x24;
     const std::uint32_t crc = crc_of(damaged, at + 4, length + 4);
     for (int i = 0; i < 4; ++i)
-      damaged[at + 8 + length + static_cast<size_t>(i)] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+      damaged[at + 8 + length + static_cast<size_t>(i)] =
+          static_cast<std::uint8_t>(crc >> (24 - 8 * i));
     if (!check_png(damaged).empty()) ++caught;
   }
   EXPECT_GE(caught, 15);  // zlib's Adler-32 catches any single damaged byte
@@ -106,7 +109,8 @@ TEST(ImageIntegrity, DamageUnderARecomputedCrcIsCaughtByTheZlibStream) {
 
 void append_bytes(void* context, void* data, int size) {
   auto* out = static_cast<std::vector<std::uint8_t>*>(context);
-  out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  out->insert(out->end(), static_cast<std::uint8_t*>(data),
+              static_cast<std::uint8_t*>(data) + size);
 }
 
 TEST(ImageIntegrity, TruncatedBmpTgaAndPnmAreCaught) {

@@ -29,9 +29,10 @@ data::Image make_image(int height, int width, int channels, unsigned seed) {
   for (int r = 0; r < height; ++r)
     for (int c = 0; c < width; ++c)
       for (int k = 0; k < channels; ++k)
-        image.pixels[(static_cast<size_t>(r) * static_cast<size_t>(width) +
-                      static_cast<size_t>(c)) * static_cast<size_t>(channels) +
-                     static_cast<size_t>(k)] =
+        image
+            .pixels[(static_cast<size_t>(r) * static_cast<size_t>(width) + static_cast<size_t>(c)) *
+                        static_cast<size_t>(channels) +
+                    static_cast<size_t>(k)] =
             static_cast<std::uint8_t>((r * 7 + c * 3 + k * 50 + noise(rng)) % 256);
   return image;
 }
@@ -60,7 +61,8 @@ std::vector<std::uint8_t> encode_jpeg(const data::Image& image, int quality) {
 
 void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 }  // namespace aepipe::testing
