@@ -1,7 +1,10 @@
 #include <charconv>
 
 #include "jobs/command.hpp"
+#include "stages/decode.hpp"
+#include "stages/encode.hpp"
 #include "stages/evaluate.hpp"
+#include "stages/evaluate_codes.hpp"
 #include "stages/ingest.hpp"
 #include "stages/inspect.hpp"
 #include "stages/train.hpp"
@@ -144,15 +147,75 @@ class TrainCommand final : public Command {
   stages::TrainOptions options_;
 };
 
+class EncodeCommand final : public Command {
+ public:
+  std::string name() const override { return "encode"; }
+  std::string summary() const override {
+    return "a data file to codes with a model's encoder (optionally quantised)";
+  }
+  std::string usage() const override {
+    return "aepipe encode --input data.h5 --model model.h5 --output codes.h5 [--bits 8]";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()("input,i", po::value(&o.input)->value_name("FILE"),
+                          "the data file to encode")(
+        "model,m", po::value(&o.model)->value_name("FILE"), "the trained model")(
+        "output,o", po::value(&o.output)->value_name("FILE"), "the codes file to write")(
+        "bits", po::value(&o.bits)->value_name("B"),
+        "quantise each code dimension to B bits (1-16) with a range learned from the codes "
+        "(default 0: float32)")("dense", po::bool_switch(&o.dense),
+                                "store top-k codes densely instead of as indices + values")(
+        "deflate", po::value(&o.deflate)->value_name("0-9"),
+        "zlib level of the code datasets (default 9)")(
+        "sample-rows", po::value(&o.sample_rows)->value_name("N"),
+        "rows whose codes fit the quantiser (default 65536, evenly spaced)");
+  }
+  void run(const stages::StageContext& context) override { stages::run_encode(options_, context); }
+
+ private:
+  stages::EncodeOptions options_;
+};
+
+class DecodeCommand final : public Command {
+ public:
+  std::string name() const override { return "decode"; }
+  std::string summary() const override {
+    return "codes back to images (a data file and/or PNGs) with a model's decoder";
+  }
+  std::string usage() const override {
+    return "aepipe decode --input codes.h5 [--model model.h5] --output images.h5 [--png DIR]";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()("input,i", po::value(&o.input)->value_name("FILE"),
+                          "the codes file to decode")(
+        "model,m", po::value(&o.model)->value_name("FILE"),
+        "the model (default: the one the codes file names)")(
+        "output,o", po::value(&o.output)->value_name("FILE"), "the data file to write")(
+        "png", po::value(&o.png)->value_name("DIR"),
+        "also write PNG files here: one per image, or per source image of a tiled archive at "
+        "its original size")("deflate", po::value(&o.deflate)->value_name("0-9"),
+                             "zlib level of the output data file (default 1)")(
+        "buffer-mb", po::value(&o.buffer_mb)->value_name("MB"),
+        "decoded pixels each rank holds per round (default 64)");
+  }
+  void run(const stages::StageContext& context) override { stages::run_decode(options_, context); }
+
+ private:
+  stages::DecodeOptions options_;
+};
+
 class EvaluateCommand final : public Command {
  public:
   std::string name() const override { return "evaluate"; }
   std::string summary() const override {
-    return "reconstruction quality of a model on a data file, beside PCA";
+    return "reconstruction quality of a model beside PCA, or a codes file's rate and quality";
   }
   std::string usage() const override {
     return "aepipe evaluate --model model.h5 --input data.h5 [--baseline-data train.h5] "
-           "[--no-baseline]";
+           "[--no-baseline]\n       aepipe evaluate --codes codes.h5 [--model model.h5] "
+           "[--input originals.h5] [--per-image]";
   }
   void add_options(po::options_description& options) override {
     options.add_options()("model,m", po::value(&options_.model)->value_name("FILE"),
@@ -161,15 +224,27 @@ class EvaluateCommand final : public Command {
                                                    "the data file (e.g. test images)")(
         "baseline-data", po::value(&options_.baseline_data)->value_name("FILE"),
         "fit the PCA baseline here (default: the model's training data)")(
-        "no-baseline", po::bool_switch(&no_baseline_), "skip the PCA baseline");
+        "no-baseline", po::bool_switch(&no_baseline_), "skip the PCA baseline")(
+        "codes", po::value(&codes_.codes)->value_name("FILE"),
+        "evaluate a codes file: stored bytes, bits per pixel, PSNR and SSIM of its decoded "
+        "images against the originals (--input, default: the data file it was encoded from)")(
+        "per-image", po::bool_switch(&codes_.per_image),
+        "with --codes: print every image's PSNR and SSIM");
   }
   void run(const stages::StageContext& context) override {
+    if (!codes_.codes.empty()) {
+      codes_.model = options_.model;
+      codes_.input = options_.input;
+      stages::run_evaluate_codes(codes_, context);
+      return;
+    }
     options_.baseline = !no_baseline_;
     stages::run_evaluate(options_, context);
   }
 
  private:
   stages::EvaluateOptions options_;
+  stages::EvaluateCodesOptions codes_;
   bool no_baseline_ = false;
 };
 
@@ -200,6 +275,8 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<IngestCommand>());
   commands.push_back(std::make_unique<TrainCommand>());
+  commands.push_back(std::make_unique<EncodeCommand>());
+  commands.push_back(std::make_unique<DecodeCommand>());
   commands.push_back(std::make_unique<EvaluateCommand>());
   commands.push_back(std::make_unique<InspectCommand>());
   return commands;

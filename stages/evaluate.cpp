@@ -8,6 +8,7 @@
 #include "nn/evaluation.hpp"
 #include "nn/model_file.hpp"
 #include "nn/pca.hpp"
+#include "stages/model_inputs.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::stages {
@@ -30,16 +31,10 @@ void run_evaluate(const EvaluateOptions& options, const StageContext& context) {
   if (options.input.empty()) throw UsageError("no data given (--input data.h5)");
   const auto& comm = context.comm;
   const auto start = std::chrono::steady_clock::now();
-  nn::LoadedModel model = mpi::collectively(comm, [&] { return nn::read_model(options.model); });
+  nn::LoadedModel model = load_model(options.model, comm);
   const data::DataFileReader reader =
       mpi::collectively(comm, [&] { return data::DataFileReader(options.input); });
-  mpi::collectively(comm, [&] {
-    if (!(reader.shape() == model.info.shape))
-      throw Error(cat("model ", options.model, " takes ", model.info.shape.height, "x",
-                      model.info.shape.width, "x", model.info.shape.channels, " images but ",
-                      options.input, " holds ", reader.shape().height, "x", reader.shape().width,
-                      "x", reader.shape().channels));
-  });
+  require_model_shape(model, options.model, reader.shape(), options.input, comm);
   const data::RowSplit all{reader.rows(), reader.chunk_rows(), 0.0, context.common.seed};
   const nn::Reconstruction result = nn::evaluate_reconstruction(
       *model.network, model.info.normalisation, reader, all, nn::RowSelection::kAll, comm);

@@ -33,6 +33,14 @@ DataFileReader::DataFileReader(const std::string& path)
     if (labels_->rows() != dims[0])
       throw Error(cat(labels_->where(), " has ", labels_->rows(), " rows but /images has ", rows_));
   }
+  if (h5::exists(file_, "/tiles")) {
+    tiles_.emplace(h5::Dataset::open(file_, "/tiles"));
+    const auto tile_dims = tiles_->dims();
+    if (tile_dims.size() != 2 || tile_dims[0] != dims[0] || tile_dims[1] != 4)
+      throw Error(cat(tiles_->where(), " is not of shape [", rows_, ", 4]"));
+    if (!h5::exists(file_, "/sources"))
+      throw Error(cat(path_, " has /tiles but no /sources table"));
+  }
 }
 
 void DataFileReader::read_images(std::int64_t first, std::int64_t count, std::uint8_t* out) const {
@@ -45,6 +53,17 @@ std::vector<std::int32_t> DataFileReader::read_labels(std::int64_t first,
   if (labels_)
     labels_->read_rows(static_cast<hsize_t>(first), static_cast<hsize_t>(count), labels.data());
   return labels;
+}
+
+}  // namespace aepipe::data
+
+namespace aepipe::data {
+
+std::vector<std::int64_t> DataFileReader::read_tiles(std::int64_t first, std::int64_t count) const {
+  if (!tiles_) throw Error(cat("internal: ", path_, " has no /tiles"));
+  std::vector<std::int64_t> tiles(static_cast<size_t>(count) * 4);
+  tiles_->read_rows(static_cast<hsize_t>(first), static_cast<hsize_t>(count), tiles.data());
+  return tiles;
 }
 
 }  // namespace aepipe::data

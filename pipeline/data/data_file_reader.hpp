@@ -24,16 +24,21 @@ class DataFileReader {
   // Rows per /images chunk: the unit of streaming.
   std::int64_t chunk_rows() const { return chunk_rows_; }
   bool has_labels() const { return labels_.has_value(); }
+  bool has_tiles() const { return tiles_.has_value(); }
+  const h5::File& file() const { return file_; }
 
   // Rows [first, first + count) into out (count * row_bytes bytes).
   void read_images(std::int64_t first, std::int64_t count, std::uint8_t* out) const;
   std::vector<std::int32_t> read_labels(std::int64_t first, std::int64_t count) const;
+  // [count * 4]: (source, row, col, 0) per tile row.
+  std::vector<std::int64_t> read_tiles(std::int64_t first, std::int64_t count) const;
 
  private:
   std::string path_;
   h5::File file_;
   std::optional<h5::Dataset> images_;
   std::optional<h5::Dataset> labels_;
+  std::optional<h5::Dataset> tiles_;
   ImageShape shape_;
   std::int64_t rows_ = 0;
   std::int64_t chunk_rows_ = 1;

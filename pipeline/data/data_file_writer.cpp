@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "data/source_table.hpp"
 #include "h5/attribute.hpp"
 #include "h5/check.hpp"
 #include "h5/format.hpp"
@@ -54,13 +55,6 @@ std::int64_t get_int(std::FILE* in, const std::string& path) {
     throw Error(cat("temporary file ", path, " ends early"));
   return value;
 }
-
-// The in-memory layout of one /sources row for HDF5's compound conversion.
-struct SourceRow {
-  const char* name;
-  std::int64_t height;
-  std::int64_t width;
-};
 
 }  // namespace
 
@@ -225,37 +219,22 @@ void DataFileWriter::write_strings_serially(const DataFileMetadata& metadata) {
       throw Error(cat("internal: ", written, " names for ", rows_, " rows of ", output_));
   }
   if (layout_.tiles) {
-    h5::Handle string = h5::string_type();
-    h5::Handle row_type(h5::check_id(H5Tcreate(H5T_COMPOUND, sizeof(SourceRow)), "sources type"));
-    h5::check_status(H5Tinsert(row_type.get(), "name", HOFFSET(SourceRow, name), string.get()),
-                     "sources type");
-    h5::check_status(
-        H5Tinsert(row_type.get(), "height", HOFFSET(SourceRow, height), H5T_NATIVE_INT64),
-        "sources type");
-    h5::check_status(
-        H5Tinsert(row_type.get(), "width", HOFFSET(SourceRow, width), H5T_NATIVE_INT64),
-        "sources type");
     h5::Dataset sources =
-        h5::Dataset::create(file, "/sources", row_type.get(), static_cast<hsize_t>(sources_), {},
-                            {4096, layout_.deflate_level, false});
+        create_source_table(file, static_cast<hsize_t>(sources_), layout_.deflate_level);
     FilePtr in = open_spill(sources_spill_, "rb");
-    std::vector<std::string> names;
-    std::vector<SourceRow> rows;
+    std::vector<SourceRecord> rows;
     hsize_t written = 0;
     std::string name;
     while (true) {
       const bool more = get_string(in.get(), name);
       if (more) {
-        names.push_back(name);
         const std::int64_t height = get_int(in.get(), sources_spill_);
-        rows.push_back({nullptr, height, get_int(in.get(), sources_spill_)});
+        rows.push_back({name, height, get_int(in.get(), sources_spill_)});
       }
       if (rows.size() == kBatch || (!more && !rows.empty())) {
-        for (size_t i = 0; i < rows.size(); ++i) rows[i].name = names[i].c_str();
-        sources.write_rows_as(written, rows.size(), row_type.get(), rows.data());
+        write_sources(sources, written, rows);
         written += rows.size();
         rows.clear();
-        names.clear();
       }
       if (!more) break;
     }

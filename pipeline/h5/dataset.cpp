@@ -31,6 +31,8 @@ Dataset Dataset::create(const File& file, const std::string& name, hid_t file_ty
   Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "dataset creation properties"));
   check_status(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()),
                cat("chunking of ", where));
+  if (layout.shuffle && layout.deflate_level > 0)
+    check_status(H5Pset_shuffle(dcpl.get()), cat("shuffle filter of ", where));
   if (layout.deflate_level > 0)
     check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.deflate_level)),
                  cat("deflate filter of ", where));

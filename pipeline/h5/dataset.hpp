@@ -21,6 +21,8 @@ struct DatasetLayout {
   int deflate_level = 4;
   // Rows may be added later with set_rows() (unlimited first dimension).
   bool extendible = false;
+  // Byte shuffle before deflate (groups the bytes of multi-byte values: helps float codes).
+  bool shuffle = false;
 };
 
 // Rows per chunk that makes a chunk about `target_bytes` (at least 1 row).

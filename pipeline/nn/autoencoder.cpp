@@ -147,6 +147,16 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::encode(const Matrix& inpu
 }
 
 template <class T>
+const typename Autoencoder<T>::Matrix& Autoencoder<T>::decode(const Matrix& code) {
+  if (code.rows() != architecture_.code_size())
+    throw Error(cat("internal: code of ", code.rows(), " values for a network with a code of ",
+                    architecture_.code_size()));
+  activations_[architecture_.encoder_layers()] = code;
+  for (std::size_t l = architecture_.encoder_layers(); l < layer_count(); ++l) layer_forward(l);
+  return output();
+}
+
+template <class T>
 const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& input) {
   encode(input);
   for (std::size_t l = architecture_.encoder_layers(); l < layer_count(); ++l) layer_forward(l);

@@ -51,7 +51,11 @@ class Autoencoder {
   const Matrix& forward(const Matrix& input);
   // Runs the encoder only. Returns the code [k, b].
   const Matrix& encode(const Matrix& input);
+  // Runs the decoder only on a code [k, b]. Returns the reconstruction [D, b].
+  const Matrix& decode(const Matrix& code);
   const Matrix& code() const { return activations_[architecture_.encoder_layers()]; }
+  // After encode() of a top-k model: 1 where a code unit was kept [k, b].
+  const Matrix& top_k_mask() const { return top_k_mask_; }
   const Matrix& output() const { return activations_.back(); }
   // Sum over this rank's samples of each code unit's activation [k]: allreduced and divided
   // by the global batch it gives rho^ for the KL term.

@@ -1,0 +1,183 @@
+#include "stages/encode.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "codec/batch_coding.hpp"
+#include "codec/codes_writer.hpp"
+#include "data/data_file_reader.hpp"
+#include "mpi/agreement.hpp"
+#include "stages/model_inputs.hpp"
+#include "util/atomic_output.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/progress.hpp"
+
+namespace aepipe::stages {
+namespace {
+
+// The data file's chunks dealt to ranks in rounds: in round t rank r takes chunk t * P + r.
+// Rows of a chunk are encoded from its first row, so the blocks do not depend on P.
+struct ChunkRounds {
+  std::int64_t rows = 0;
+  std::int64_t chunk_rows = 1;
+  std::int64_t chunks() const { return (rows + chunk_rows - 1) / chunk_rows; }
+  std::int64_t rounds(int ranks) const { return (chunks() + ranks - 1) / ranks; }
+  // This rank's rows in a round: [first, first + count), count 0 when it has none.
+  std::pair<std::int64_t, std::int64_t> rows_of(std::int64_t round, int rank, int ranks) const {
+    const std::int64_t chunk = round * ranks + rank;
+    if (chunk >= chunks()) return {rows, 0};
+    const std::int64_t first = chunk * chunk_rows;
+    return {first, std::min(rows, first + chunk_rows) - first};
+  }
+};
+
+// Per-dimension samples of the codes of every stride-th row, gathered on every rank in the
+// same order whatever the rank count (a row's code does not depend on P, and the sorted
+// samples do not depend on the order they arrive in).
+std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
+                                             const nn::Normalisation& normalisation,
+                                             const data::DataFileReader& reader,
+                                             const ChunkRounds& rounds, std::int64_t stride,
+                                             bool sparse, const mpi::Communicator& comm) {
+  const Eigen::Index k = network.architecture().code_size();
+  // Pairs (dimension, value) of this rank's sampled rows.
+  std::vector<float> local;
+  mpi::collectively(comm, [&] {
+    std::vector<std::uint8_t> pixels;
+    Eigen::MatrixXf codes, kept;
+    for (std::int64_t round = 0; round < rounds.rounds(comm.size()); ++round) {
+      const auto [first, count] = rounds.rows_of(round, comm.rank(), comm.size());
+      if (count == 0) continue;
+      // Only chunks holding a sampled row are read.
+      const std::int64_t first_sample = (first + stride - 1) / stride * stride;
+      if (first_sample >= first + count) continue;
+      pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
+      reader.read_images(first, count, pixels.data());
+      codec::encode_pixels(network, normalisation, pixels.data(), count, codes,
+                           sparse ? &kept : nullptr);
+      for (std::int64_t row = first_sample; row < first + count; row += stride)
+        for (Eigen::Index j = 0; j < k; ++j) {
+          if (sparse && kept(j, row - first) == 0.0f) continue;
+          local.push_back(static_cast<float>(j));
+          local.push_back(codes(j, row - first));
+        }
+    }
+  });
+  std::vector<char> gathered = mpi::or_abort(comm, [&] {
+    return comm.gather_bytes(std::span<const char>(reinterpret_cast<const char*>(local.data()),
+                                                   local.size() * sizeof(float)),
+                             0);
+  });
+  std::vector<std::vector<float>> samples(static_cast<size_t>(k));
+  if (comm.is_root()) {
+    std::vector<float> pairs(gathered.size() / sizeof(float));
+    std::memcpy(pairs.data(), gathered.data(), pairs.size() * sizeof(float));
+    for (size_t i = 0; i + 1 < pairs.size(); i += 2)
+      samples[static_cast<size_t>(pairs[i])].push_back(pairs[i + 1]);
+  }
+  return samples;
+}
+
+}  // namespace
+
+void run_encode(const EncodeOptions& options, const StageContext& context) {
+  if (options.input.empty()) throw UsageError("no data given (--input data.h5)");
+  if (options.model.empty()) throw UsageError("no model given (--model model.h5)");
+  if (options.output.empty()) throw UsageError("no output given (--output codes.h5)");
+  if (options.bits < 0 || options.bits > 16)
+    throw UsageError(cat("--bits must lie in 1..16 (0 keeps float32 codes), got ", options.bits));
+  if (options.deflate < 0 || options.deflate > 9)
+    throw UsageError(cat("--deflate must lie in 0..9, got ", options.deflate));
+  if (options.sample_rows < 1)
+    throw UsageError(cat("--sample-rows must be positive, got ", options.sample_rows));
+  const auto& comm = context.comm;
+  const auto start = std::chrono::steady_clock::now();
+  check_output_path(options.output, {options.input, options.model}, context.common.force, comm);
+  nn::LoadedModel model = load_model(options.model, comm);
+  const data::DataFileReader reader =
+      mpi::collectively(comm, [&] { return data::DataFileReader(options.input); });
+  require_model_shape(model, options.model, reader.shape(), options.input, comm);
+  auto& network = *model.network;
+  const auto& normalisation = model.info.normalisation;
+
+  codec::CodesLayout layout;
+  layout.rows = reader.rows();
+  layout.code_size = network.architecture().code_size();
+  layout.bits = options.bits;
+  layout.labels = reader.has_labels();
+  layout.tiles = reader.has_tiles();
+  layout.deflate_level = options.deflate;
+  const bool top_k = network.objective().sparsity == nn::Sparsity::kTopK;
+  if (top_k && !options.dense) layout.kept = network.objective().k;
+  const ChunkRounds rounds{reader.rows(), reader.chunk_rows()};
+
+  std::optional<codec::Quantiser> quantiser;
+  if (options.bits > 0) {
+    const std::int64_t stride =
+        std::max<std::int64_t>(1, (reader.rows() + options.sample_rows - 1) / options.sample_rows);
+    auto samples =
+        sample_codes(network, normalisation, reader, rounds, stride, layout.sparse(), comm);
+    codec::Quantiser fitted;
+    mpi::collectively(comm, [&] {
+      if (comm.is_root()) fitted = codec::fit_quantiser(samples, options.bits);
+    });
+    fitted.bits = options.bits;
+    fitted.scale.resize(layout.code_size);
+    fitted.offset.resize(layout.code_size);
+    comm.broadcast(fitted.scale, 0);
+    comm.broadcast(fitted.offset, 0);
+    quantiser = std::move(fitted);
+  }
+
+  codec::CodesWriter writer(comm, options.output, layout, quantiser);
+  Progress progress("encode", reader.rows(), "images", context.show_progress());
+  std::vector<std::uint8_t> pixels;
+  std::vector<std::int32_t> labels;
+  std::vector<std::int64_t> tiles;
+  Eigen::MatrixXf codes, kept;
+  std::int64_t done = 0;
+  for (std::int64_t round = 0; round < rounds.rounds(comm.size()); ++round) {
+    const auto [first, count] = rounds.rows_of(round, comm.rank(), comm.size());
+    mpi::collectively(comm, [&] {
+      pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
+      if (count > 0) reader.read_images(first, count, pixels.data());
+      labels = reader.read_labels(first, count);
+      if (layout.tiles) tiles = reader.read_tiles(first, count);
+      codec::encode_pixels(network, normalisation, pixels.data(), count, codes,
+                           layout.sparse() ? &kept : nullptr);
+    });
+    writer.write(first, codes, layout.sparse() ? &kept : nullptr, labels, tiles);
+    done = std::min(reader.rows(), (round + 1) * comm.size() * rounds.chunk_rows);
+    progress.update(done);
+  }
+  const std::string model_kind = model.info.kind;
+  writer.finish({options.model, model_kind, network.architecture().describe(), options.input,
+                 reader.shape()});
+  progress.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (context.show_progress())
+    std::fprintf(stderr, "encode: %lld images to %s (%lld-d %s codes, %s) in %s\n",
+                 static_cast<long long>(reader.rows()), options.output.c_str(),
+                 static_cast<long long>(layout.code_size),
+                 layout.sparse() ? cat("top-", layout.kept, " sparse").c_str() : "dense",
+                 options.bits > 0 ? cat(options.bits, "-bit").c_str() : "float32",
+                 format_duration(seconds).c_str());
+  mpi::collectively(comm, [&] {
+    JsonObject event;
+    event.add("stage", "encode")
+        .add("input", options.input)
+        .add("model", options.model)
+        .add("output", options.output)
+        .add("images", reader.rows())
+        .add("code_size", layout.code_size)
+        .add("bits", options.bits)
+        .add("sparse", layout.sparse())
+        .add("seconds", seconds)
+        .add("images_per_s", seconds > 0 ? static_cast<double>(reader.rows()) / seconds : 0.0);
+    context.metrics.write(event);
+  });
+}
+
+}  // namespace aepipe::stages
