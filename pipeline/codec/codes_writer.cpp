@@ -87,6 +87,8 @@ void CodesWriter::write(std::int64_t first, const Eigen::MatrixXf& codes,
   std::vector<Eigen::Index> dimensions;
   values.reserve(static_cast<size_t>(count * width));
   dimensions.reserve(values.capacity());
+  // Indices in the stored width: a conversion would break collective I/O with filters.
+  std::vector<std::uint16_t> narrow_indices;
   std::vector<std::uint32_t> indices;
   for (Eigen::Index column = 0; column < count; ++column) {
     Eigen::Index taken = 0;
@@ -115,7 +117,12 @@ void CodesWriter::write(std::int64_t first, const Eigen::MatrixXf& codes,
       quantise_into(*quantiser_, values.data(), dimensions.data(), values.size(), levels);
       values_->write_rows(at, rows, levels.data());
     }
-    if (indices_) indices_->write_rows(at, rows, indices.data());
+    if (indices_ && layout_.code_size <= 65536) {
+      narrow_indices.assign(indices.begin(), indices.end());
+      indices_->write_rows(at, rows, narrow_indices.data());
+    } else if (indices_) {
+      indices_->write_rows(at, rows, indices.data());
+    }
     if (labels_) labels_->write_rows(at, rows, labels.data());
     if (tiles_) tiles_->write_rows(at, rows, tiles.data());
   });

@@ -1,5 +1,6 @@
 #include "util/json.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -53,9 +54,11 @@ JsonObject& JsonObject::add(const std::string& name, double value) {
   if (!std::isfinite(value)) {
     body_ += "null";  // JSON has no NaN or Inf
   } else {
+    // The shortest text that reads back as the same double: scripts recompute figures
+    // and compare them closely.
     char text[32];
-    std::snprintf(text, sizeof text, "%.6g", value);
-    body_ += text;
+    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+    body_.append(text, end);
   }
   return *this;
 }
