@@ -128,7 +128,11 @@ class TrainCommand final : public Command {
                                                           "topk: code units kept per sample")(
         "noise", po::value(&o.noise)->value_name("SPEC"),
         "denoising: gaussian:0.1, mask:0.3 or saltpepper:0.1")(
-        "tied", po::bool_switch(&o.tied), "decoder weights are the encoder's transposed")(
+        "code-noise", po::value(&o.code_noise)->value_name("WIDTH"),
+        "add uniform noise of this width to the code while training, so the decoder learns to "
+        "take quantised codes: 1/(2^B - 1) with a sigmoid code prepares it for encode --bits "
+        "B (default 0)")("tied", po::bool_switch(&o.tied),
+                         "decoder weights are the encoder's transposed")(
         "pretrain-epochs", po::value(&o.pretrain_epochs)->value_name("E"),
         "greedy layer-wise pretraining epochs per layer before fine-tuning (default 0)")(
         "normalise", po::value(&o.normalise)->value_name("none|pixel|patch"),

@@ -115,7 +115,10 @@ void decode_sources(const DecodeOptions& options, const DecodeInputs& inputs, De
       codec::decode_codes(*inputs.model.network, inputs.model.info.normalisation, values,
                           batch.pixels);
       batch.labels = codes.read_labels(first, count);
-      batch.names = read_names(codes, first, count);
+      for (size_t i = 0; i < tiles.size(); i += 4)
+        batch.names.push_back(
+            cat(mine.records[static_cast<size_t>(tiles[i] - mine.first_source)].name, "@",
+                tiles[i + 1], ",", tiles[i + 2]));
       // The writer wants source indices local to the batch.
       for (size_t i = 0; i < tiles.size(); i += 4) tiles[i] -= mine.first_source;
       batch.tiles = std::move(tiles);

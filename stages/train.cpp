@@ -164,6 +164,8 @@ void validate(const TrainOptions& options) {
   if (options.checkpoint_every < 0) throw UsageError("--checkpoint-every must be >= 0");
   if (options.buffer_mb < 1) throw UsageError("--buffer-mb must be >= 1");
   if (options.reference_batch < 0) throw UsageError("--reference-batch must be >= 0");
+  if (!(options.code_noise >= 0) || !std::isfinite(options.code_noise))
+    throw UsageError(cat("--code-noise must be >= 0, got ", options.code_noise));
 }
 
 std::string describe(const TrainOptions& o) {
@@ -177,7 +179,9 @@ std::string describe(const TrainOptions& o) {
              "\nreference-batch = ", o.reference_batch, "\nweight-decay = ", o.weight_decay,
              "\nsparsity = ", o.sparsity, "\nrho = ", o.rho, "\nbeta = ", o.beta, "\nk = ", o.k,
              "\nnoise = ", o.noise, "\ntied = ", o.tied, "\npretrain-epochs = ", o.pretrain_epochs,
-             "\nnormalise = ", o.normalise, "\nvalidation = ", o.validation, "\n");
+             "\nnormalise = ", o.normalise, "\nvalidation = ", o.validation, "\n",
+             // Only when set, so checkpoints written before the option existed still resume.
+             o.code_noise > 0 ? cat("code-noise = ", o.code_noise, "\n") : std::string());
 }
 
 void run_train(const TrainOptions& options, const StageContext& context) {
@@ -326,6 +330,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   }
 
   nn::TrainingPhase phase = base_phase(options, context, options.epochs, "train");
+  phase.code_noise = options.code_noise;  // fine-tuning only: pretraining has other codes
   set_warmup(phase, options, steps_per_epoch);
   install_stop_handlers();
   if (!trainer.run(network, phase, resume_state, policy, history))

@@ -32,6 +32,7 @@ struct TrainOptions {
   double beta = 3.0;
   std::int64_t k = 0;
   std::string noise = "none";
+  double code_noise = 0.0;  // uniform noise of this width on the code (quantisation-aware)
   bool tied = false;
   std::int64_t pretrain_epochs = 0;
   std::string normalise = "none";

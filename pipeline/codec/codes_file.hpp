@@ -10,7 +10,8 @@
 //           /values   [N, t]  float32 or levels as above, value of code unit indices[i, j]
 //   quantised  /scale, /offset  float32 [k]: code value = offset[j] + scale[j] * level
 //   /labels int32 [N], /names string [N] copied from the data file when it has them;
-//   /tiles int64 [N, 4] and /sources (data/source_table.hpp) for tiled archives.
+//   /tiles int64 [N, 4] and /sources (data/source_table.hpp) for tiled archives, which
+//   carry no /names: tile i is "<sources[tiles[i, 0]].name>@<row>,<col>" as in the data file.
 // Every code dataset is chunked along N with deflate (and byte shuffle for float32), so
 // its stored size is what the codes really cost.
 #include <cstdint>

@@ -150,7 +150,9 @@ void CodesWriter::write_serial_part(const CodesOrigin& origin) {
   h5::File file = h5::File::open(temporary_, h5::File::Mode::kReadWrite, nullptr);
   {
     const h5::File source = h5::File::open(origin.source, h5::File::Mode::kReadOnly, nullptr);
-    data::copy_row_strings(source, file, layout_.deflate_level);
+    // Tile names ("photo.png@8,16") are /sources and /tiles spelled out: variable-length
+    // strings are not compressed by HDF5 and would cost more than the codes.
+    data::copy_row_strings(source, file, layout_.deflate_level, !layout_.tiles);
   }
   if (quantiser_) {
     const auto k = static_cast<hsize_t>(layout_.code_size);

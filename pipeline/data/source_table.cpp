@@ -67,9 +67,9 @@ std::vector<SourceRecord> read_sources(const h5::Dataset& table, hsize_t first, 
   return sources;
 }
 
-void copy_row_strings(const h5::File& from, const h5::File& to, int deflate_level) {
+void copy_row_strings(const h5::File& from, const h5::File& to, int deflate_level, bool names) {
   for (const char* name : {"/names", "/classes"}) {
-    if (!h5::exists(from, name)) continue;
+    if (!h5::exists(from, name) || (!names && std::string(name) == "/names")) continue;
     const h5::Dataset in = h5::Dataset::open(from, name);
     h5::Dataset out = h5::create_string_dataset(to, name, in.rows(), {0, deflate_level, false});
     for (hsize_t first = 0; first < in.rows(); first += kPiece) {

@@ -16,8 +16,9 @@ void write_sources(h5::Dataset& table, hsize_t first, const std::vector<SourceRe
 // Rows [first, first + count); throws naming the dataset if it is not such a table.
 std::vector<SourceRecord> read_sources(const h5::Dataset& table, hsize_t first, hsize_t count);
 
-// Copies /names, and /sources and /classes when present, from one serially opened file to
-// another in pieces of bounded size (tiled archives may hold millions of rows).
-void copy_row_strings(const h5::File& from, const h5::File& to, int deflate_level);
+// Copies /names (unless `names` is false), and /sources and /classes when present, from one
+// serially opened file to another in pieces of bounded size.
+void copy_row_strings(const h5::File& from, const h5::File& to, int deflate_level,
+                      bool names = true);
 
 }  // namespace aepipe::data

@@ -148,6 +148,7 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::encode(const Matrix& inpu
 
 template <class T>
 const typename Autoencoder<T>::Matrix& Autoencoder<T>::decode(const Matrix& code) {
+  noisy_code_ = false;
   if (code.rows() != architecture_.code_size())
     throw Error(cat("internal: code of ", code.rows(), " values for a network with a code of ",
                     architecture_.code_size()));
@@ -157,8 +158,17 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::decode(const Matrix& code
 }
 
 template <class T>
-const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& input) {
+const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& input,
+                                                               const Matrix* code_noise) {
   encode(input);
+  noisy_code_ = code_noise != nullptr;
+  if (noisy_code_) {
+    Matrix& code = activations_[architecture_.encoder_layers()];
+    if (code_noise->rows() != code.rows() || code_noise->cols() != code.cols())
+      throw Error("internal: code noise of another shape than the code");
+    clean_code_ = code;
+    code += *code_noise;
+  }
   for (std::size_t l = architecture_.encoder_layers(); l < layer_count(); ++l) layer_forward(l);
   return output();
 }
@@ -199,8 +209,10 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
     MatrixMap w = weight(l);
     gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta_, Transpose::kNo, T(0),
             next_delta_);
+    // The decoder saw the noisy code (the weight gradient above); the encoder made the clean one.
+    const Matrix& layer_input = l == code_layer && noisy_code_ ? clean_code_ : in;
     if (l == code_layer) {
-      const Matrix& code_activation = activations_[code_layer];
+      const Matrix& code_activation = layer_input;
       const T beta = static_cast<T>(objective_.beta);
       switch (objective_.sparsity) {
         case Sparsity::kKl: {
@@ -223,7 +235,7 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
           break;
       }
     }
-    multiply_by_derivative<T>(activation(l - 1), in, next_delta_);
+    multiply_by_derivative<T>(activation(l - 1), layer_input, next_delta_);
     std::swap(delta_, next_delta_);
   }
   return loss * scale;

@@ -48,12 +48,19 @@ class Autoencoder {
   void initialize(std::uint64_t seed);
 
   // Runs the whole network; input [D, b]. Returns the reconstruction [D, b].
-  const Matrix& forward(const Matrix& input);
+  const Matrix& forward(const Matrix& input) { return forward(input, nullptr); }
+  // Training for quantised codes: code_noise [k, b] is added to the code before the decoder
+  // (null: none). backward() then passes gradients straight through the noise, and the
+  // sparsity terms and the code layer's derivative use the clean code.
+  const Matrix& forward(const Matrix& input, const Matrix* code_noise);
   // Runs the encoder only. Returns the code [k, b].
   const Matrix& encode(const Matrix& input);
   // Runs the decoder only on a code [k, b]. Returns the reconstruction [D, b].
   const Matrix& decode(const Matrix& code);
-  const Matrix& code() const { return activations_[architecture_.encoder_layers()]; }
+  // The code the encoder made (without any code noise of the last forward()).
+  const Matrix& code() const {
+    return noisy_code_ ? clean_code_ : activations_[architecture_.encoder_layers()];
+  }
   // After encode() of a top-k model: 1 where a code unit was kept [k, b].
   const Matrix& top_k_mask() const { return top_k_mask_; }
   const Matrix& output() const { return activations_.back(); }
@@ -93,6 +100,8 @@ class Autoencoder {
   std::vector<T> gradients_;
   std::vector<Matrix> activations_;  // a_0 = input, a_l = output of layer l-1
   Matrix top_k_mask_;                // 1 where a code unit was kept (topk only)
+  Matrix clean_code_;                // the code before code noise was added
+  bool noisy_code_ = false;          // the last forward() added code noise
   Matrix delta_, next_delta_;        // backpropagation scratch, reused across steps
 };
 

@@ -86,4 +86,21 @@ void Noise::apply(Eigen::MatrixXf& values, const std::vector<std::int64_t>& rows
   }
 }
 
+void uniform_code_noise(Eigen::MatrixXf& out, Eigen::Index units,
+                        std::span<const std::int64_t> rows, std::uint64_t seed, std::int64_t epoch,
+                        double width) {
+  out.resize(units, static_cast<Eigen::Index>(rows.size()));
+  // Streams apart from the input noise's: a different constant in the epoch key.
+  const std::uint64_t base =
+      data::mix64(seed ^ data::mix64(static_cast<std::uint64_t>(epoch) + 0x636f6465));
+  for (Eigen::Index column = 0; column < out.cols(); ++column) {
+    std::uint64_t state =
+        data::mix64(base ^ static_cast<std::uint64_t>(rows[static_cast<size_t>(column)]));
+    for (Eigen::Index i = 0; i < units; ++i) {
+      state = data::mix64(state);
+      out(i, column) = static_cast<float>(width * (unit_draw(state) - 0.5));
+    }
+  }
+}
+
 }  // namespace aepipe::nn

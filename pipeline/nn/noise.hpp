@@ -5,6 +5,7 @@
 // holds it.
 #include <Eigen/Core>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,12 @@ struct Noise {
 
 // Throws UsageError quoting `spec`.
 Noise parse_noise(const std::string& spec);
+
+// Uniform noise in [-width/2, width/2) for the code of each row: out [units, rows.size()];
+// a hash of (seed, epoch, global row, unit) like Noise, so any rank draws the same values.
+// Training with it stands in for rounding the code to steps of `width` (quantisation).
+void uniform_code_noise(Eigen::MatrixXf& out, Eigen::Index units,
+                        std::span<const std::int64_t> rows, std::uint64_t seed, std::int64_t epoch,
+                        double width);
 
 }  // namespace aepipe::nn

@@ -111,7 +111,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
   Progress progress(phase.name, schedule.total_steps, "steps", show_progress_);
   std::vector<std::uint8_t> pixels;
   std::vector<std::int64_t> rows;
-  Eigen::MatrixXf input, target, micro_input, micro_target;
+  Eigen::MatrixXf input, target, micro_input, micro_target, code_noise;
   Eigen::VectorXf rho_hat;
   mpi::ExactSum gradient_sum, code_sum;
   std::vector<float> piece_sum;
@@ -171,7 +171,15 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         const Eigen::Index width = std::min(micro, local - c);
         micro_input = input.middleCols(c, width);
         micro_target = target.middleCols(c, width);
-        network.forward(micro_input);
+        if (phase.code_noise > 0) {
+          uniform_code_noise(
+              code_noise, network.architecture().code_size(),
+              std::span(rows).subspan(static_cast<size_t>(c), static_cast<size_t>(width)),
+              phase.seed, epoch + phase.epoch_offset, phase.code_noise);
+          network.forward(micro_input, &code_noise);
+        } else {
+          network.forward(micro_input);
+        }
         data_loss += network.backward(micro_target, batch, kl ? &rho_hat : nullptr);
         if (exact) {
           gradient_sum.add(network.gradients());

@@ -35,6 +35,8 @@ struct TrainingPhase {
   Optimizer::Kind optimizer = Optimizer::Kind::kAdam;
   double momentum = 0.9;
   Noise noise;
+  // Width of the uniform noise added to the code (nn/noise.hpp) while training; 0: none.
+  double code_noise = 0.0;
   std::uint64_t seed = 1;
   std::int64_t epoch_offset = 0;  // keeps the phases' sample orders apart
   // Maps a normalised batch [D, b] to this phase's network input (stacked pretraining: the

@@ -14,8 +14,8 @@ import unittest
 import h5py
 import numpy as np
 
-from aepipe_e2e import (T10K_IMAGES, T10K_LABELS, E2ETestCase, json_lines, main, make_images,
-                        read_data_file, run_aepipe, truth_images)
+from aepipe_e2e import (AEPIPE, REPO, T10K_IMAGES, T10K_LABELS, E2ETestCase, json_lines, main,
+                        make_images, read_data_file, run_aepipe, run_command, truth_images)
 from test_train import numpy_forward
 
 
@@ -206,7 +206,11 @@ class CodecTests(E2ETestCase):
             self.assertArrayEqual(value, one[key], "tiled codes /" + key)
         out = self.path("out")
         data = self.decode(codes, self.path("decoded.h5"), ["--png", out], ranks=3)
-        self.assertIsNotNone(data["tiles"])
+        # Tiles, sources and tile names as the ingested file has them (codes files of tiled
+        # archives carry no /names: decode spells them out again).
+        self.assertSameData(data, read_data_file(tiles), keys=("tiles", "sources", "names"))
+        with h5py.File(codes, "r") as f:
+            self.assertNotIn("names", f)
         metrics = self.path("m.jsonl")
         result = self.aepipe(["evaluate", "--codes", codes, "--metrics", metrics], ranks=2)
         self.assertSucceeded(result)
@@ -231,6 +235,32 @@ class CodecTests(E2ETestCase):
         self.assertAlmostEqual(event["psnr"], 10 * np.log10(255 ** 2 / (total / values)), places=6)
         self.assertAlmostEqual(event["psnr_mean_image"], np.mean(psnrs), places=6)
         self.assertEqual(event["images"], len(originals))
+
+    def test_compress_and_decompress_scripts_rebuild_every_photo(self):
+        photos, truth = self.path("photos"), self.path("truth")
+        make_images(photos, "--classes", "1", "--per-class", "3", "--mixed", "17-60",
+                    "--channels", "3", "--truth", truth, "--flat", "--seed", "5")
+        config = self.path("quick.ini")
+        with open(os.path.join(REPO, "configs", "photo-archive.ini")) as f:
+            text = f.read().replace("epochs = 30", "epochs = 2")
+        with open(config, "w") as f:
+            f.write(text)
+        archive, out = self.path("archive"), self.path("out")
+        env = {"AEPIPE": AEPIPE}
+        result = run_command(["bash", os.path.join(REPO, "scripts", "compress-photos.sh"), photos,
+                              archive, "--ranks", "2", "--config", config], timeout=300, env=env)
+        self.assertSucceeded(result)
+        self.assertEqual(sorted(os.listdir(archive)),
+                         ["codes.h5", "compression.jsonl", "model.h5"])
+        self.assertIn("bits per pixel", result.stdout)
+        result = run_command(["bash", os.path.join(REPO, "scripts", "decompress-photos.sh"),
+                              archive, out, "--ranks", "3"], timeout=120, env=env)
+        self.assertSucceeded(result)
+        from PIL import Image
+        for name, pixels in truth_images(truth).items():
+            stem = os.path.splitext(os.path.basename(name))[0]
+            decoded = np.array(Image.open(os.path.join(out, stem + ".png")))
+            self.assertEqual(decoded.shape, pixels.shape, name)
 
     def test_damaged_codes_files_fail_with_one_clear_line(self):
         good = self.path("good.h5")

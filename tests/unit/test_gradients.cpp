@@ -20,16 +20,18 @@ Eigen::MatrixXd random_batch(Eigen::Index rows, Eigen::Index cols, unsigned seed
 }
 
 // The whole objective on one batch held by one process: data terms + KL + weight decay.
-double objective_value(Net& net, const Eigen::MatrixXd& input, const Eigen::MatrixXd& target) {
-  net.forward(input);
+double objective_value(Net& net, const Eigen::MatrixXd& input, const Eigen::MatrixXd& target,
+                       const Eigen::MatrixXd* code_noise = nullptr) {
+  net.forward(input, code_noise);
   const Eigen::VectorXd rho_hat = net.code_sum() / static_cast<double>(input.cols());
   return net.backward(target, input.cols(), &rho_hat) + net.kl_penalty(rho_hat) +
          net.weight_decay_penalty();
 }
 
 double relative_gradient_error(Net& net, const Eigen::MatrixXd& input,
-                               const Eigen::MatrixXd& target) {
-  net.forward(input);
+                               const Eigen::MatrixXd& target,
+                               const Eigen::MatrixXd* code_noise = nullptr) {
+  net.forward(input, code_noise);
   const Eigen::VectorXd rho_hat = net.code_sum() / static_cast<double>(input.cols());
   net.backward(target, input.cols(), &rho_hat);
   net.add_weight_decay();
@@ -42,9 +44,9 @@ double relative_gradient_error(Net& net, const Eigen::MatrixXd& input,
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     const double saved = parameters[i];
     parameters[i] = saved + step;
-    const double plus = objective_value(net, input, target);
+    const double plus = objective_value(net, input, target, code_noise);
     parameters[i] = saved - step;
-    const double minus = objective_value(net, input, target);
+    const double minus = objective_value(net, input, target, code_noise);
     parameters[i] = saved;
     numeric(static_cast<Eigen::Index>(i)) = (plus - minus) / (2 * step);
   }
@@ -133,6 +135,30 @@ TEST(Autoencoder, TiedDecoderSharesTheEncoderWeight) {
   Net tied(parse_architecture("10-4", {}, true), {});
   EXPECT_EQ(untied.parameters().size(), 10u * 4 + 4 + 4 * 10 + 10);
   EXPECT_EQ(tied.parameters().size(), 10u * 4 + 4 + 10);
+}
+
+// Quantisation-aware training: the decoder sees code + noise, the gradient passes straight
+// through the noise, and the KL term and the sigmoid's derivative use the clean code.
+TEST(Gradients, CodeNoiseIsPassedStraightThrough) {
+  for (bool tied : {false, true}) {
+    Objective objective;
+    objective.sparsity = Sparsity::kKl;
+    objective.rho = 0.2;
+    objective.beta = 0.5;
+    Net net(parse_architecture(
+                "6-5-3", {Activation::kTanh, Activation::kSigmoid, Activation::kSigmoid}, tied),
+            objective);
+    net.initialize(7);
+    const Eigen::MatrixXd input = random_batch(6, 4, 3);
+    const Eigen::MatrixXd noise = (random_batch(3, 4, 5).array() - 0.5) * 0.2;
+    EXPECT_LT(relative_gradient_error(net, input, input, &noise), 1e-9) << "tied " << tied;
+    // The noise really reaches the output, and code() stays the clean code.
+    const Eigen::MatrixXd clean_output = net.forward(input);
+    const Eigen::MatrixXd clean_code = net.code();
+    const Eigen::MatrixXd noisy_output = net.forward(input, &noise);
+    EXPECT_GT((noisy_output - clean_output).norm(), 1e-3);
+    EXPECT_EQ((net.code() - clean_code).norm(), 0.0);
+  }
 }
 
 }  // namespace
