@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "codec/codes_file.hpp"
 #include "data/data_file.hpp"
 #include "h5/attribute.hpp"
 #include "h5/check.hpp"
@@ -24,6 +25,7 @@ namespace {
 std::int64_t newest_known_version(const std::string& kind) {
   if (kind == data::kDataFormat) return data::kDataVersion;
   if (kind == nn::kModelFormat) return nn::kModelVersion;
+  if (kind == codec::kCodesFormat) return codec::kCodesVersion;
   return 0;
 }
 
