@@ -16,7 +16,7 @@ import numpy as np
 
 from aepipe_e2e import (AEPIPE, REPO, T10K_IMAGES, T10K_LABELS, E2ETestCase, json_lines, main,
                         make_images, read_data_file, run_aepipe, run_command, truth_images)
-from test_train import numpy_forward
+from test_train import numpy_forward, parameters
 
 
 def ssim_reference(a, b):
@@ -173,6 +173,27 @@ class CodecTests(E2ETestCase):
         q4, _ = self.encode(self.path("q4.h5"), ["--bits", "5"], model=self.topk, ranks=4)
         for key in q1:
             self.assertArrayEqual(q4[key], q1[key], "sparse 5-bit /" + key)
+
+    def test_training_with_code_noise_does_not_depend_on_the_rank_count(self):
+        models = []
+        for ranks in (1, 3):
+            model = self.path("noisy%d.h5" % ranks)
+            self.assertSucceeded(self.aepipe(
+                ["train", "-q", "--input", self.small, "--output", model, "--arch", "784-32",
+                 "--code-activation", "sigmoid", "--code-noise", "0.0667", "--loss", "mse",
+                 "--epochs", "1", "--batch", "200", "--micro-batch", "50", "--threads", "1"],
+                ranks=ranks))
+            models.append(parameters(model))
+        clean = self.path("clean.h5")
+        self.assertSucceeded(self.aepipe(
+            ["train", "-q", "--input", self.small, "--output", clean, "--arch", "784-32",
+             "--code-activation", "sigmoid", "--loss", "mse", "--epochs", "1", "--batch", "200",
+             "--micro-batch", "50", "--threads", "1"], ranks=1))
+        for name in models[0]:
+            self.assertArrayEqual(models[1][name], models[0][name], "code noise, 3 ranks /" + name)
+        # The noise is really there: the same run without it ends elsewhere.
+        self.assertFalse(np.array_equal(parameters(clean)["decoder/0/W"],
+                                        models[0]["decoder/0/W"]))
 
     def test_png_output_has_one_file_per_image(self):
         codes_path = self.path("c.h5")
