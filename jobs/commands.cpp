@@ -5,8 +5,11 @@
 #include "stages/encode.hpp"
 #include "stages/evaluate.hpp"
 #include "stages/evaluate_codes.hpp"
+#include "stages/evaluate_neighbours.hpp"
+#include "stages/index.hpp"
 #include "stages/ingest.hpp"
 #include "stages/inspect.hpp"
+#include "stages/query.hpp"
 #include "stages/train.hpp"
 #include "util/error.hpp"
 
@@ -210,16 +213,78 @@ class DecodeCommand final : public Command {
   stages::DecodeOptions options_;
 };
 
+class IndexCommand final : public Command {
+ public:
+  std::string name() const override { return "index"; }
+  std::string summary() const override {
+    return "a retrieval index (flat, IVF or binary hash) over a codes file";
+  }
+  std::string usage() const override {
+    return "aepipe index --input codes.h5 --output index.h5 --type flat|ivf:256|hash:64";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()("input,i", po::value(&o.input)->value_name("FILE"),
+                          "the codes file to index (float, quantised or sparse codes)")(
+        "output,o", po::value(&o.output)->value_name("FILE"), "the index file to write")(
+        "type", po::value(&o.type)->value_name("SPEC"),
+        "flat[:METRIC] (exact), ivf:NLIST[:METRIC] (inverted lists over k-means), or "
+        "hash:BITS[:itq|:sign] (binary codes, Hamming distance); METRIC is l2 (default), ip "
+        "or cosine (default flat)")("kmeans-iterations",
+                                    po::value(&o.kmeans_iterations)->value_name("N"),
+                                    "ivf: Lloyd iterations of the coarse quantiser (default 20)")(
+        "sample-per-list", po::value(&o.sample_per_list)->value_name("N"),
+        "ivf: k-means trains on at most N points per list (default 256)")(
+        "itq-iterations", po::value(&o.itq_iterations)->value_name("N"),
+        "hash:BITS:itq: rotation iterations (default 50)")(
+        "hash-sample-rows", po::value(&o.hash_sample_rows)->value_name("N"),
+        "hash: rows the projection is learned on (default 16384)");
+  }
+  void run(const stages::StageContext& context) override { stages::run_index(options_, context); }
+
+ private:
+  stages::IndexOptions options_;
+};
+
+class QueryCommand final : public Command {
+ public:
+  std::string name() const override { return "query"; }
+  std::string summary() const override {
+    return "the nearest neighbours of query codes or images in an index";
+  }
+  std::string usage() const override {
+    return "aepipe query --index index.h5 --input queries.h5 [--model model.h5] --output "
+           "neighbours.h5\n                    [--k 10] [--nprobe 8]";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()("index", po::value(&o.index)->value_name("FILE"), "the index to search")(
+        "input,i", po::value(&o.input)->value_name("FILE"),
+        "the queries: a codes file, or a data file of images (then --model encodes them)")(
+        "model,m", po::value(&o.model)->value_name("FILE"), "the model that encodes image queries")(
+        "output,o", po::value(&o.output)->value_name("FILE"), "the neighbours file to write")(
+        "k", po::value(&o.k)->value_name("K"), "neighbours per query (default 10)")(
+        "nprobe", po::value(&o.nprobe)->value_name("N"),
+        "ivf: inverted lists scanned per query (default 8)");
+  }
+  void run(const stages::StageContext& context) override { stages::run_query(options_, context); }
+
+ private:
+  stages::QueryOptions options_;
+};
+
 class EvaluateCommand final : public Command {
  public:
   std::string name() const override { return "evaluate"; }
   std::string summary() const override {
-    return "reconstruction quality of a model beside PCA, or a codes file's rate and quality";
+    return "reconstruction quality of a model beside PCA, a codes file's rate and quality, or "
+           "retrieval quality of neighbours";
   }
   std::string usage() const override {
     return "aepipe evaluate --model model.h5 --input data.h5 [--baseline-data train.h5] "
            "[--no-baseline]\n       aepipe evaluate --codes codes.h5 [--model model.h5] "
-           "[--input originals.h5] [--per-image]";
+           "[--input originals.h5] [--per-image]\n       aepipe evaluate --neighbours n.h5 "
+           "[--index index.h5] [--exact exact.h5] [--k K]";
   }
   void add_options(po::options_description& options) override {
     options.add_options()("model,m", po::value(&options_.model)->value_name("FILE"),
@@ -233,9 +298,26 @@ class EvaluateCommand final : public Command {
         "evaluate a codes file: stored bytes, bits per pixel, PSNR and SSIM of its decoded "
         "images against the originals (--input, default: the data file it was encoded from)")(
         "per-image", po::bool_switch(&codes_.per_image),
-        "with --codes: print every image's PSNR and SSIM");
+        "with --codes: print every image's PSNR and SSIM")(
+        "neighbours", po::value(&neighbours_.neighbours)->value_name("FILE"),
+        "evaluate a neighbours file (aepipe query): recall@k against exact search, "
+        "precision@k and mean average precision by label (--input and --model override the "
+        "queries and model it names)")("index", po::value(&neighbours_.index)->value_name("FILE"),
+                                       "with --neighbours: the index (default: the one it names)")(
+        "exact", po::value(&neighbours_.exact)->value_name("FILE"),
+        "with --neighbours: exact neighbours of the same queries (a flat index's query) to "
+        "measure recall against, instead of searching the index's vectors (needed for hash "
+        "indexes)")("k", po::value(&neighbours_.k)->value_name("K"),
+                    "with --neighbours: measure at K (default: the file's k)");
   }
   void run(const stages::StageContext& context) override {
+    if (!neighbours_.neighbours.empty()) {
+      if (!codes_.codes.empty()) throw UsageError("give --codes or --neighbours, not both");
+      neighbours_.queries = options_.input;
+      neighbours_.model = options_.model;
+      stages::run_evaluate_neighbours(neighbours_, context);
+      return;
+    }
     if (!codes_.codes.empty()) {
       codes_.model = options_.model;
       codes_.input = options_.input;
@@ -249,6 +331,7 @@ class EvaluateCommand final : public Command {
  private:
   stages::EvaluateOptions options_;
   stages::EvaluateCodesOptions codes_;
+  stages::EvaluateNeighboursOptions neighbours_;
   bool no_baseline_ = false;
 };
 
@@ -281,6 +364,8 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(std::make_unique<TrainCommand>());
   commands.push_back(std::make_unique<EncodeCommand>());
   commands.push_back(std::make_unique<DecodeCommand>());
+  commands.push_back(std::make_unique<IndexCommand>());
+  commands.push_back(std::make_unique<QueryCommand>());
   commands.push_back(std::make_unique<EvaluateCommand>());
   commands.push_back(std::make_unique<InspectCommand>());
   return commands;

@@ -7,6 +7,7 @@
 #include "codec/codes_writer.hpp"
 #include "data/data_file_reader.hpp"
 #include "mpi/agreement.hpp"
+#include "stages/chunk_rounds.hpp"
 #include "stages/model_inputs.hpp"
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
@@ -15,22 +16,6 @@
 
 namespace aepipe::stages {
 namespace {
-
-// The data file's chunks dealt to ranks in rounds: in round t rank r takes chunk t * P + r.
-// Rows of a chunk are encoded from its first row, so the blocks do not depend on P.
-struct ChunkRounds {
-  std::int64_t rows = 0;
-  std::int64_t chunk_rows = 1;
-  std::int64_t chunks() const { return (rows + chunk_rows - 1) / chunk_rows; }
-  std::int64_t rounds(int ranks) const { return (chunks() + ranks - 1) / ranks; }
-  // This rank's rows in a round: [first, first + count), count 0 when it has none.
-  std::pair<std::int64_t, std::int64_t> rows_of(std::int64_t round, int rank, int ranks) const {
-    const std::int64_t chunk = round * ranks + rank;
-    if (chunk >= chunks()) return {rows, 0};
-    const std::int64_t first = chunk * chunk_rows;
-    return {first, std::min(rows, first + chunk_rows) - first};
-  }
-};
 
 // Per-dimension samples of the codes of every stride-th row, gathered on every rank in the
 // same order whatever the rank count (a row's code does not depend on P, and the sorted

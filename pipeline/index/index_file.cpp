@@ -10,11 +10,18 @@
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 
+#ifndef AEPIPE_VERSION_STRING
+#define AEPIPE_VERSION_STRING "unknown"
+#endif
+
 namespace aepipe::index {
 namespace {
 
 // Uncompressed: float vectors barely deflate, and queries load the whole file.
 const h5::DatasetLayout kLayout{0, 0, false};
+// Bounds of the attributes, as sanity checks of a file's contents.
+constexpr std::int64_t kMaxLists = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxBits = 4096;
 
 template <class T>
 void write_dataset(const h5::File& file, const std::string& name, hid_t file_type, hsize_t rows,
@@ -49,6 +56,17 @@ void write_common(const h5::File& file, const Index& index) {
     attribute("bits", spec.bits);
     attribute("method", to_string(spec.hash_method));
   }
+  attribute("created_by", std::string("aepipe ") + AEPIPE_VERSION_STRING);
+}
+
+void write_source(const h5::File& file, const Index& index, const IndexSource& source) {
+  if (!source.codes.empty()) h5::write_attribute(file.id(), "codes", source.codes, file.path());
+  if (!source.labels) return;
+  const auto count = static_cast<std::size_t>(size_of(index));
+  if (source.labels->size() != count)
+    throw Error(
+        cat("internal: ", source.labels->size(), " labels for an index of ", count, " vectors"));
+  write_dataset(file, "/labels", H5T_STD_I32LE, count, {}, source.labels->data());
 }
 
 // ---- reading ----
@@ -130,7 +148,7 @@ FlatIndex read_flat(const Reader& reader, Metric metric, std::int64_t dim, std::
 IvfIndex read_ivf(const Reader& reader, Metric metric, std::int64_t dim, std::int64_t count) {
   IvfIndex index;
   index.metric = metric;
-  const std::int64_t nlist = reader.int_attribute("nlist", 1, std::int64_t{1} << 20);
+  const std::int64_t nlist = reader.int_attribute("nlist", 1, kMaxLists);
   index.centroids = reader.matrix("/centroids", nlist, dim);
   index.list_offsets = reader.values<std::int64_t>("/list_offsets", nlist + 1);
   const auto& offsets = index.list_offsets;
@@ -156,7 +174,7 @@ IvfIndex read_ivf(const Reader& reader, Metric metric, std::int64_t dim, std::in
 
 HashIndex read_hash(const Reader& reader, std::int64_t dim, std::int64_t count) {
   HashIndex index;
-  index.bits = reader.int_attribute("bits", 1, 4096);
+  index.bits = reader.int_attribute("bits", 1, kMaxBits);
   index.method = parse_hash_method(reader.string_attribute("method"), reader.where("method"));
   const Eigen::Index words = index.words();
   index.codes = reader.values<std::uint64_t>("/bits", count, words);
@@ -179,11 +197,33 @@ HashIndex read_hash(const Reader& reader, std::int64_t dim, std::int64_t count) 
   return index;
 }
 
+// The root attributes every index has (format tag, kind, metric, dim, count, nlist / bits).
+IndexSummary read_header(const Reader& reader) {
+  const h5::File& file = reader.file;
+  h5::require_format(file, kIndexFormat, kIndexVersion);
+  IndexSummary summary;
+  IndexSpec& spec = summary.spec;
+  spec.kind = parse_kind(reader.string_attribute("type"), reader.where("type"));
+  spec.metric = parse_metric(reader.string_attribute("metric"), reader.where("metric"));
+  if ((spec.kind == Kind::kHash) != (spec.metric == Metric::kHamming))
+    throw Error(cat(file.path(), ": a '", to_string(spec.kind), "' index cannot use the metric '",
+                    to_string(spec.metric), "'"));
+  summary.dim = reader.int_attribute("dim", 1, std::int64_t{1} << 24);
+  summary.count = reader.int_attribute("count", 0, std::int64_t{1} << 40);
+  if (spec.kind == Kind::kIvf) spec.nlist = reader.int_attribute("nlist", 1, kMaxLists);
+  if (spec.kind == Kind::kHash) {
+    spec.bits = reader.int_attribute("bits", 1, kMaxBits);
+    spec.hash_method = parse_hash_method(reader.string_attribute("method"), reader.where("method"));
+  }
+  return summary;
+}
+
 }  // namespace
 
-void write_index_file(const std::string& path, const Index& index) {
+void write_index_file(const std::string& path, const Index& index, const IndexSource& source) {
   h5::File file = h5::File::create(path, nullptr);
   write_common(file, index);
+  write_source(file, index, source);
   if (const auto* flat = std::get_if<FlatIndex>(&index)) {
     write_matrix(file, "/vectors", flat->vectors);
     write_ids(file, "/ids", flat->ids);
@@ -204,12 +244,13 @@ void write_index_file(const std::string& path, const Index& index) {
   file.close();
 }
 
-void write_index(const std::string& output, const Index& index, const mpi::Communicator& comm) {
+void write_index(const std::string& output, const Index& index, const mpi::Communicator& comm,
+                 const IndexSource& source) {
   const std::string temporary = temporary_path_for(output, comm);
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
     try {
-      write_index_file(temporary, index);
+      write_index_file(temporary, index, source);
       commit_output(temporary, output);
     } catch (...) {
       std::remove(temporary.c_str());
@@ -221,24 +262,28 @@ void write_index(const std::string& output, const Index& index, const mpi::Commu
 
 Index read_index_file(const std::string& path) {
   const h5::File file = h5::File::open(path, h5::File::Mode::kReadOnly, nullptr);
-  h5::require_format(file, kIndexFormat, kIndexVersion);
   const Reader reader{file};
-  const Kind kind = parse_kind(reader.string_attribute("type"), reader.where("type"));
-  const Metric metric = parse_metric(reader.string_attribute("metric"), reader.where("metric"));
-  if ((kind == Kind::kHash) != (metric == Metric::kHamming))
-    throw Error(cat(file.path(), ": a '", to_string(kind), "' index cannot use the metric '",
-                    to_string(metric), "'"));
-  const std::int64_t dim = reader.int_attribute("dim", 1, std::int64_t{1} << 24);
-  const std::int64_t count = reader.int_attribute("count", 0, std::int64_t{1} << 40);
-  switch (kind) {
+  const IndexSummary header = read_header(reader);
+  switch (header.spec.kind) {
     case Kind::kFlat:
-      return read_flat(reader, metric, dim, count);
+      return read_flat(reader, header.spec.metric, header.dim, header.count);
     case Kind::kIvf:
-      return read_ivf(reader, metric, dim, count);
+      return read_ivf(reader, header.spec.metric, header.dim, header.count);
     case Kind::kHash:
-      return read_hash(reader, dim, count);
+      return read_hash(reader, header.dim, header.count);
   }
   throw Error("internal: unknown index kind");
+}
+
+IndexSummary read_index_summary(const std::string& path) {
+  const h5::File file = h5::File::open(path, h5::File::Mode::kReadOnly, nullptr);
+  const Reader reader{file};
+  IndexSummary summary = read_header(reader);
+  if (auto codes = h5::read_string_attribute(file.id(), "codes", file.path()))
+    summary.source.codes = *codes;
+  if (h5::exists(file, "/labels"))
+    summary.source.labels = reader.values<std::int32_t>("/labels", summary.count);
+  return summary;
 }
 
 }  // namespace aepipe::index

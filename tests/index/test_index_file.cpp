@@ -108,6 +108,47 @@ TEST_F(IndexFile, AtomicWriteLeavesOnlyTheFinalFile) {
   EXPECT_NO_THROW(read_index_file(path("final.h5")));
 }
 
+TEST_F(IndexFile, SourceAndLabelsRoundTripAndStayOptional) {
+  const mpi::Communicator self(MPI_COMM_SELF);
+  const Index index = build("ivf:4");
+  std::vector<std::int32_t> labels(300);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % 7);
+  write_index(path("with.h5"), index, self, {"codes.h5", labels});
+  const IndexSummary with = read_index_summary(path("with.h5"));
+  EXPECT_EQ(with.spec, parse_index_spec("ivf:4"));
+  EXPECT_EQ(with.dim, 7);
+  EXPECT_EQ(with.count, 300);
+  EXPECT_EQ(with.source.codes, "codes.h5");
+  ASSERT_TRUE(with.source.labels.has_value());
+  EXPECT_EQ(*with.source.labels, labels);
+  expect_same(read_index_file(path("with.h5")), index);
+
+  // Files written before the source was recorded: no attribute, no /labels.
+  write_index_file(path("old.h5"), index);
+  const IndexSummary old = read_index_summary(path("old.h5"));
+  EXPECT_EQ(old.source.codes, "");
+  EXPECT_FALSE(old.source.labels.has_value());
+
+  labels.pop_back();
+  EXPECT_THROW(write_index_file(path("bad.h5"), index, {"codes.h5", labels}), Error);
+  // /labels of the wrong length are found by name.
+  {
+    h5::File opened = h5::File::open(path("with.h5"), h5::File::Mode::kReadWrite, nullptr);
+    H5Ldelete(opened.id(), "/labels", H5P_DEFAULT);
+    h5::Dataset short_labels =
+        h5::Dataset::create(opened, "/labels", H5T_STD_I32LE, 299, {}, {0, 0, false});
+    short_labels.write_rows(0, 299, labels.data());
+  }
+  try {
+    read_index_summary(path("with.h5"));
+    ADD_FAILURE() << "read labels of the wrong length";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("with.h5:/labels has shape [299], expected [300]"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
 TEST_F(IndexFile, TruncatedOrForeignFilesAreRejectedByName) {
   const std::string file = path("index.h5");
   write_index_file(file, build("flat"));
