@@ -12,6 +12,8 @@
 #include "h5/dataset.hpp"
 #include "h5/format.hpp"
 #include "h5/strings.hpp"
+#include "index/index_file.hpp"
+#include "index/neighbours_file.hpp"
 #include "mpi/agreement.hpp"
 #include "nn/model_file.hpp"
 #include "util/atomic_output.hpp"
@@ -26,6 +28,8 @@ std::int64_t newest_known_version(const std::string& kind) {
   if (kind == data::kDataFormat) return data::kDataVersion;
   if (kind == nn::kModelFormat) return nn::kModelVersion;
   if (kind == codec::kCodesFormat) return codec::kCodesVersion;
+  if (kind == index::kIndexFormat) return index::kIndexVersion;
+  if (kind == index::kNeighboursFormat) return index::kNeighboursVersion;
   return 0;
 }
 
