@@ -41,6 +41,8 @@ Dataset Dataset::create(const File& file, const std::string& name, hid_t file_ty
   if (H5Tdetect_class(file_type, H5T_STRING) <= 0 && H5Tdetect_class(file_type, H5T_VLEN) <= 0)
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "fill time");
 
+  // No modification times in object headers: the same data gives the same file bytes.
+  check_status(H5Pset_obj_track_times(dcpl.get(), false), "object times");
   Handle lcpl(check_id(H5Pcreate(H5P_LINK_CREATE), "link creation properties"));
   check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "intermediate groups");
   Handle dataset(check_id(H5Dcreate2(file.id(), name.c_str(), file_type, space.get(), lcpl.get(),

@@ -3,6 +3,11 @@
 // one place: oneDNN's sgemm (JIT, picks AVX2/AVX-512 at run time, so builds need no
 // -march=native) for float, Eigen for double (gradient checks).
 //
+// Float results do not depend on the thread count (fixed tiles), but a row's low bits may
+// depend on its place in the matrix (kernel tails): callers that need the same bits on
+// any rank count keep block boundaries fixed (codec/batch_coding.hpp) or use a fixed-order
+// kernel (index/pairwise.hpp).
+//
 // Column-major, BLAS semantics: C = alpha * op(A) * op(B) + beta * C with op(A) [m, k],
 // op(B) [k, n], C [m, n]; lda/ldb/ldc are the column strides of the stored matrices.
 #include <Eigen/Core>
