@@ -16,18 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// "0.84s" for short runs (format_duration rounds to whole seconds), else "2:03".
-std::string seconds_text(double seconds) {
-  if (seconds >= 60) return format_duration(seconds);
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2fs", seconds);
-  return text;
-}
-
 // Throws (the same on every rank) if `rows` codes cannot make the index `spec` asks for.
 void require_enough_rows(const index::IndexSpec& spec, const std::string& text,
                          const std::string& input, std::int64_t rows) {
@@ -106,7 +94,7 @@ void run_index(const IndexOptions& options, const StageContext& context) {
     std::fprintf(stderr, "index: %lld %lld-d vectors of %s to %s (%s%s%s) in %s\n",
                  static_cast<long long>(rows), static_cast<long long>(dim), options.input.c_str(),
                  options.output.c_str(), type.c_str(), describe(built).c_str(),
-                 source.labels ? ", with labels" : "", seconds_text(seconds).c_str());
+                 source.labels ? ", with labels" : "", format_seconds(seconds).c_str());
   mpi::collectively(comm, [&] {
     JsonObject event;
     event.add("stage", "index")

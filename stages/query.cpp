@@ -21,18 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// "0.84s" for short runs (format_duration rounds to whole seconds), else "2:03".
-std::string seconds_text(double seconds) {
-  if (seconds >= 60) return format_duration(seconds);
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2fs", seconds);
-  return text;
-}
-
 // The aepipe_format of `path` ("codes", "data", ...); throws naming the file if it has none.
 std::string file_kind(const std::string& path) {
   const h5::File file = h5::File::open(path, h5::File::Mode::kReadOnly, nullptr);
@@ -189,7 +177,7 @@ void run_query(const QueryOptions& options, const StageContext& context) {
                  static_cast<long long>(total), options.input.c_str(), options.index.c_str(),
                  info.spec.c_str(), info.nprobe > 0 ? cat(", nprobe ", info.nprobe).c_str() : "",
                  static_cast<long long>(options.k), options.output.c_str(),
-                 seconds_text(seconds).c_str(), queries_per_s, search_queries_per_s);
+                 format_seconds(seconds).c_str(), queries_per_s, search_queries_per_s);
   mpi::collectively(comm, [&] {
     JsonObject event;
     event.add("stage", "query")

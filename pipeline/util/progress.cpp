@@ -92,4 +92,15 @@ void Progress::draw() {
   std::fflush(stderr);
 }
 
+std::string format_seconds(double seconds) {
+  if (seconds >= 60) return format_duration(seconds);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2fs", seconds);
+  return text;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace aepipe

@@ -36,5 +36,9 @@ class Progress {
 
 // "1:02:03", "2:03" or "5s".
 std::string format_duration(double seconds);
+// Like format_duration, but "0.84s" below a minute (stage summaries of short runs).
+std::string format_seconds(double seconds);
+// Seconds elapsed since `start` on the steady clock.
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace aepipe
