@@ -43,6 +43,7 @@ T10K_IMAGES = os.path.join(FASHION, "t10k-images-idx3-ubyte.gz")
 T10K_LABELS = os.path.join(FASHION, "t10k-labels-idx1-ubyte.gz")
 
 TEMP_MARKER = ".aepipe-tmp-"
+LAUNCHER_NOISE = re.compile(r"^\[warn\] Epoll [A-Z]+\(\d+\) on fd \d+ failed")
 ERROR_LINE = re.compile(r"^aepipe: error: (?P<message>.*) \(rank (?P<rank>\d+)\)$")
 
 
@@ -68,12 +69,14 @@ class Result:
         self.timed_out = timed_out
 
     def own_stderr_lines(self):
-        """Non-empty stderr lines outside mpiexec's dashed banner boxes."""
+        """Non-empty stderr lines outside mpiexec's dashed banner boxes, without the warnings
+        mpiexec's event library (libevent) sometimes prints while it tears down a failed job
+        ("[warn] Epoll MOD(1) on fd 27 failed. ...: Bad file descriptor")."""
         lines, in_banner = [], False
         for line in self.stderr.splitlines():
             if re.fullmatch(r"-{20,}", line.strip()):
                 in_banner = not in_banner
-            elif not in_banner and line.strip():
+            elif not in_banner and line.strip() and not LAUNCHER_NOISE.match(line):
                 lines.append(line)
         return lines
 
