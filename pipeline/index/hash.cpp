@@ -14,6 +14,7 @@
 #include "index/top_k.hpp"
 #include "mpi/agreement.hpp"
 #include "nn/gemm.hpp"
+#include "nn/pca.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::index {
@@ -41,19 +42,7 @@ Eigen::MatrixXd random_orthonormal(Eigen::Index rows, Eigen::Index cols, Random&
 // each with its largest entry positive so the sign never flips between runs.
 Eigen::MatrixXd principal_directions(const Eigen::MatrixXf& centred, Eigen::Index bits) {
   const Eigen::MatrixXd x = centred.cast<double>();
-  const Eigen::MatrixXd covariance = x.transpose() * x;
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance);
-  if (solver.info() != Eigen::Success) throw Error("hash: the PCA did not converge");
-  const Eigen::Index d = covariance.rows();
-  Eigen::MatrixXd directions(d, bits);
-  for (Eigen::Index j = 0; j < bits; ++j) {
-    Eigen::VectorXd column = solver.eigenvectors().col(d - 1 - j);
-    Eigen::Index largest = 0;
-    column.cwiseAbs().maxCoeff(&largest);
-    if (column(largest) < 0) column = -column;
-    directions.col(j) = column;
-  }
-  return directions;
+  return nn::leading_eigenvectors(x.transpose() * x, bits);
 }
 
 // ITQ: the rotation R [bits, bits] minimising ||sign(V R) - V R|| with V = centred * projection.

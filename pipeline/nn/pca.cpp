@@ -10,6 +10,25 @@
 
 namespace aepipe::nn {
 
+Eigen::MatrixXd leading_eigenvectors(const Eigen::MatrixXd& symmetric, Eigen::Index count,
+                                     Eigen::VectorXd* eigenvalues) {
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(symmetric);
+  if (solver.info() != Eigen::Success)
+    throw Error("the eigen-decomposition (PCA) did not converge");
+  if (eigenvalues) *eigenvalues = solver.eigenvalues().reverse();
+  // Eigenvectors come in ascending order of eigenvalue: take the last `count`.
+  const Eigen::Index n = symmetric.rows();
+  Eigen::MatrixXd vectors(n, count);
+  for (Eigen::Index j = 0; j < count; ++j) {
+    Eigen::VectorXd vector = solver.eigenvectors().col(n - 1 - j);
+    Eigen::Index largest = 0;
+    vector.cwiseAbs().maxCoeff(&largest);
+    if (vector(largest) < 0) vector = -vector;
+    vectors.col(j) = vector;
+  }
+  return vectors;
+}
+
 PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
                const Normalisation& normalisation, Eigen::Index components,
                const mpi::Communicator& comm) {
@@ -70,20 +89,8 @@ PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
     covariance.data()[i] = scatter_sum.value(static_cast<std::size_t>(i)) / (count - 1);
 
   // Every rank solves the same (allreduced) matrix; the result is identical.
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(covariance);
-  if (solver.info() != Eigen::Success) throw Error("PCA: the eigen-decomposition did not converge");
   PcaFit fit;
-  fit.eigenvalues = solver.eigenvalues().reverse();
-  // Eigenvectors come in ascending order of eigenvalue: take the last K, largest first, and
-  // fix each one's sign (largest entry positive) so results never flip between runs.
-  Eigen::MatrixXd basis(dim, components);
-  for (Eigen::Index j = 0; j < components; ++j) {
-    Eigen::VectorXd vector = solver.eigenvectors().col(dim - 1 - j);
-    Eigen::Index largest = 0;
-    vector.cwiseAbs().maxCoeff(&largest);
-    if (vector(largest) < 0) vector = -vector;
-    basis.col(j) = vector;
-  }
+  const Eigen::MatrixXd basis = leading_eigenvectors(covariance, components, &fit.eigenvalues);
   const double total = fit.eigenvalues.sum();
   fit.explained_variance = total > 0 ? fit.eigenvalues.head(components).sum() / total : 1.0;
 

@@ -19,6 +19,12 @@ struct PcaFit {
   double explained_variance = 0.0;  // fraction kept by the K components
 };
 
+// The `count` eigenvectors of a symmetric matrix with the largest eigenvalues, as columns
+// [n, count], largest first, each with its largest entry positive so that results never
+// flip sign between runs or machines.
+Eigen::MatrixXd leading_eigenvectors(const Eigen::MatrixXd& symmetric, Eigen::Index count,
+                                     Eigen::VectorXd* eigenvalues = nullptr);
+
 // Collective. Throws Error if D is too large for a dense covariance or K > D.
 PcaFit fit_pca(const data::DataFileReader& reader, const data::RowSplit& split,
                const Normalisation& normalisation, Eigen::Index components,
