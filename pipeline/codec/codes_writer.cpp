@@ -10,10 +10,6 @@
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 
-#ifndef AEPIPE_VERSION_STRING
-#define AEPIPE_VERSION_STRING "unknown"
-#endif
-
 namespace aepipe::codec {
 namespace {
 
@@ -177,8 +173,7 @@ void CodesWriter::write_serial_part(const CodesOrigin& origin) {
   h5::write_attribute(file.id(), "height", std::int64_t{origin.image_shape.height}, where);
   h5::write_attribute(file.id(), "width", std::int64_t{origin.image_shape.width}, where);
   h5::write_attribute(file.id(), "channels", std::int64_t{origin.image_shape.channels}, where);
-  h5::write_attribute(file.id(), "created_by", std::string("aepipe ") + AEPIPE_VERSION_STRING,
-                      where);
+  h5::write_attribute(file.id(), "created_by", h5::created_by(), where);
   file.close();
 }
 

@@ -11,10 +11,6 @@
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 
-#ifndef AEPIPE_VERSION_STRING
-#define AEPIPE_VERSION_STRING "unknown"
-#endif
-
 namespace aepipe::data {
 namespace {
 
@@ -252,8 +248,7 @@ void DataFileWriter::write_strings_serially(const DataFileMetadata& metadata) {
   h5::write_attribute(file.id(), "rows", rows_, output_);
   h5::write_attribute(file.id(), "source", metadata.source, output_);
   h5::write_attribute(file.id(), "skipped_inputs", metadata.skipped_inputs, output_);
-  h5::write_attribute(file.id(), "created_by", std::string("aepipe ") + AEPIPE_VERSION_STRING,
-                      output_);
+  h5::write_attribute(file.id(), "created_by", h5::created_by(), output_);
   file.close();
 }
 

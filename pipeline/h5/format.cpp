@@ -38,4 +38,12 @@ FormatTag require_format(const File& file, const std::string& kind, std::int64_t
   return tag;
 }
 
+std::string created_by() {
+#ifdef AEPIPE_VERSION_STRING
+  return std::string("aepipe ") + AEPIPE_VERSION_STRING;
+#else
+  return "aepipe unknown";
+#endif
+}
+
 }  // namespace aepipe::h5

@@ -16,6 +16,9 @@ struct FormatTag {
 
 void write_format_tag(const File& file, const FormatTag& tag);
 
+// "aepipe <version>": the created_by attribute every writer stores.
+std::string created_by();
+
 // Reads the tag; throws naming the file if it is missing or malformed.
 FormatTag read_format_tag(const File& file);
 

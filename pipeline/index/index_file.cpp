@@ -10,10 +10,6 @@
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 
-#ifndef AEPIPE_VERSION_STRING
-#define AEPIPE_VERSION_STRING "unknown"
-#endif
-
 namespace aepipe::index {
 namespace {
 
@@ -56,7 +52,7 @@ void write_common(const h5::File& file, const Index& index) {
     attribute("bits", spec.bits);
     attribute("method", to_string(spec.hash_method));
   }
-  attribute("created_by", std::string("aepipe ") + AEPIPE_VERSION_STRING);
+  attribute("created_by", h5::created_by());
 }
 
 void write_source(const h5::File& file, const Index& index, const IndexSource& source) {

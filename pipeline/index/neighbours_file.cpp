@@ -9,10 +9,6 @@
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 
-#ifndef AEPIPE_VERSION_STRING
-#define AEPIPE_VERSION_STRING "unknown"
-#endif
-
 namespace aepipe::index {
 namespace {
 
@@ -32,7 +28,7 @@ void write_info(const h5::File& file, const NeighboursInfo& info) {
   attribute("spec", info.spec);
   attribute("metric", to_string(info.metric));
   attribute("nprobe", info.nprobe);
-  attribute("created_by", std::string("aepipe ") + AEPIPE_VERSION_STRING);
+  attribute("created_by", h5::created_by());
 }
 
 }  // namespace
