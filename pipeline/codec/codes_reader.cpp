@@ -11,9 +11,7 @@ namespace aepipe::codec {
 namespace {
 
 std::int64_t required_int(const h5::File& file, const std::string& name) {
-  const auto value = h5::read_int_attribute(file.id(), name, file.path());
-  if (!value) throw Error(cat(file.path(), " has no attribute '", name, "'"));
-  return *value;
+  return h5::required_int_attribute(file.id(), name, file.path());
 }
 
 std::string optional_string(const h5::File& file, const std::string& name) {

@@ -106,4 +106,28 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
   return std::string(buffer.data());
 }
 
+namespace {
+
+template <class T>
+T required(std::optional<T> value, const std::string& name, const std::string& where) {
+  if (!value) throw Error(cat(where, " lacks the attribute ", name));
+  return std::move(*value);
+}
+
+}  // namespace
+
+std::int64_t required_int_attribute(hid_t object, const std::string& name,
+                                    const std::string& where) {
+  return required(read_int_attribute(object, name, where), name, where);
+}
+
+double required_float_attribute(hid_t object, const std::string& name, const std::string& where) {
+  return required(read_float_attribute(object, name, where), name, where);
+}
+
+std::string required_string_attribute(hid_t object, const std::string& name,
+                                      const std::string& where) {
+  return required(read_string_attribute(object, name, where), name, where);
+}
+
 }  // namespace aepipe::h5

@@ -24,5 +24,11 @@ std::optional<double> read_float_attribute(hid_t object, const std::string& name
                                            const std::string& where);
 std::optional<std::string> read_string_attribute(hid_t object, const std::string& name,
                                                  const std::string& where);
+// The same for attributes a contract requires: throw "<where> lacks the attribute <name>".
+std::int64_t required_int_attribute(hid_t object, const std::string& name,
+                                    const std::string& where);
+double required_float_attribute(hid_t object, const std::string& name, const std::string& where);
+std::string required_string_attribute(hid_t object, const std::string& name,
+                                      const std::string& where);
 
 }  // namespace aepipe::h5

@@ -73,17 +73,14 @@ struct Reader {
   std::string where(const std::string& name) const { return cat(file.path(), ":", name); }
 
   std::string string_attribute(const std::string& name) const {
-    auto value = h5::read_string_attribute(file.id(), name, file.path());
-    if (!value) throw Error(cat(file.path(), " lacks the attribute ", name));
-    return *value;
+    return h5::required_string_attribute(file.id(), name, file.path());
   }
   std::int64_t int_attribute(const std::string& name, std::int64_t min, std::int64_t max) const {
-    auto value = h5::read_int_attribute(file.id(), name, file.path());
-    if (!value) throw Error(cat(file.path(), " lacks the attribute ", name));
-    if (*value < min || *value > max)
+    const std::int64_t value = h5::required_int_attribute(file.id(), name, file.path());
+    if (value < min || value > max)
       throw Error(
-          cat(file.path(), ": attribute ", name, " is ", *value, ", expected ", min, " to ", max));
-    return *value;
+          cat(file.path(), ": attribute ", name, " is ", value, ", expected ", min, " to ", max));
+    return value;
   }
 
   // Opens `name` and checks its shape is [rows] (cols < 0) or [rows, cols].

@@ -95,16 +95,13 @@ NeighboursFile read_neighbours_file(const std::string& path) {
   const h5::File file = h5::File::open(path, h5::File::Mode::kReadOnly, nullptr);
   h5::require_format(file, kNeighboursFormat, kNeighboursVersion);
   const auto int_attribute = [&](const std::string& name, std::int64_t min) {
-    const auto value = h5::read_int_attribute(file.id(), name, path);
-    if (!value) throw Error(cat(path, " lacks the attribute ", name));
-    if (*value < min)
-      throw Error(cat(path, ": attribute ", name, " is ", *value, ", expected at least ", min));
-    return *value;
+    const std::int64_t value = h5::required_int_attribute(file.id(), name, path);
+    if (value < min)
+      throw Error(cat(path, ": attribute ", name, " is ", value, ", expected at least ", min));
+    return value;
   };
   const auto string_attribute = [&](const std::string& name) {
-    const auto value = h5::read_string_attribute(file.id(), name, path);
-    if (!value) throw Error(cat(path, " lacks the attribute ", name));
-    return *value;
+    return h5::required_string_attribute(file.id(), name, path);
   };
   NeighboursFile result;
   NeighboursInfo& info = result.info;

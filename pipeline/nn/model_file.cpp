@@ -67,21 +67,15 @@ Eigen::MatrixXf read_weight(const h5::File& file, const std::string& name, Eigen
 }
 
 std::string required_string(const h5::File& file, const std::string& name) {
-  auto value = h5::read_string_attribute(file.id(), name, file.path());
-  if (!value) throw Error(cat(file.path(), " lacks the attribute ", name));
-  return *value;
+  return h5::required_string_attribute(file.id(), name, file.path());
 }
 
 std::int64_t required_int(const h5::File& file, const std::string& name) {
-  auto value = h5::read_int_attribute(file.id(), name, file.path());
-  if (!value) throw Error(cat(file.path(), " lacks the attribute ", name));
-  return *value;
+  return h5::required_int_attribute(file.id(), name, file.path());
 }
 
 double required_float(const h5::File& file, const std::string& name) {
-  auto value = h5::read_float_attribute(file.id(), name, file.path());
-  if (!value) throw Error(cat(file.path(), " lacks the attribute ", name));
-  return *value;
+  return h5::required_float_attribute(file.id(), name, file.path());
 }
 
 std::string encoder_spec(const Architecture& architecture) {
