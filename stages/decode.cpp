@@ -98,9 +98,9 @@ void decode_sources(const DecodeOptions& options, const DecodeInputs& inputs, De
   const h5::Dataset table =
       mpi::collectively(comm, [&] { return h5::Dataset::open(codes.file(), "/sources"); });
   const auto sources = static_cast<std::int64_t>(table.rows());
-  // Sources per rank per round: enough for ~buffer_mb of tiles of a 1-megapixel photo.
-  const std::int64_t per_rank = std::max<std::int64_t>(
-      1, options.buffer_mb * (std::int64_t{1} << 20) / (std::int64_t{1} << 20) / shape.channels);
+  // Sources per rank per round: a 1-megapixel photo takes `channels` MB, so about
+  // buffer_mb of pixels for photos of that size.
+  const std::int64_t per_rank = std::max<std::int64_t>(1, options.buffer_mb / shape.channels);
   codec::SourceRounds rounds(sources, codes.rows(), shape.height, per_rank);
   const bool stems = target.png && source_stems_unique(table, sources, comm);
   Eigen::MatrixXf values;

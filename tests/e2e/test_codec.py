@@ -148,9 +148,6 @@ class CodecTests(E2ETestCase):
         self.assertAlmostEqual(event["bits_per_pixel"], 8 * stored / (self.small_rows * 784),
                                places=9)
         self.assertGreater(event["bits_per_pixel_with_model"], event["bits_per_pixel"])
-        # The decoded images are the model's reconstructions rounded to 8 bits.
-        with h5py.File(codes_path, "r") as f:
-            code = f["offset"][:] + f["scale"][:] * f["codes"][:]
         self.assertIn("PSNR", result.stdout)
 
     def test_top_k_codes_are_stored_sparsely_and_decode_like_dense_ones(self):
