@@ -154,14 +154,28 @@ void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext&
   comm.allreduce_sum(std::span<double>(totals, 6));
   sums = {totals[0], totals[1], totals[2], totals[3], totals[4], totals[5]};
 
-  // Per-image lines of a tiled archive, gathered on rank 0 in source order.
-  std::string packed;
-  for (const auto& image : figures)
-    packed += cat(image.name, '\t', image.height, '\t', image.width, '\t', image.psnr, '\t',
-                  image.ssim, '\n');
-  const std::vector<char> all_lines = mpi::or_abort(comm, [&] {
-    return comm.gather_bytes(std::span<const char>(packed.data(), packed.size()), 0);
-  });
+  // Per-image figures of a tiled archive, gathered on rank 0 in source order when they are
+  // printed, as records (name length, name, height, width, PSNR, SSIM): names may hold any
+  // byte, tabs and newlines included.
+  const bool per_image = codes.layout().tiles && (options.per_image || sums.images <= 50);
+  std::vector<char> records;
+  if (per_image) {
+    std::string packed;
+    const auto put = [&](const auto& value) {
+      packed.append(reinterpret_cast<const char*>(&value), sizeof value);
+    };
+    for (const auto& image : figures) {
+      put(static_cast<std::uint64_t>(image.name.size()));
+      packed += image.name;
+      put(image.height);
+      put(image.width);
+      put(image.psnr);
+      put(image.ssim);
+    }
+    records = mpi::or_abort(comm, [&] {
+      return comm.gather_bytes(std::span<const char>(packed.data(), packed.size()), 0);
+    });
+  }
 
   const double code_bytes =
       mpi::collectively(comm, [&] { return static_cast<double>(codes.code_bytes()); });
@@ -175,27 +189,29 @@ void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext&
   const double bpp_model = pixels > 0 ? 8.0 * (code_bytes + side_bytes) / pixels : 0.0;
   const double mean_psnr = sums.images > 0 ? sums.psnr / sums.images : 0.0;
   const double mean_ssim = sums.images > 0 ? sums.ssim / sums.images : 0.0;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
 
   if (comm.is_root()) {
     const bool tiled = codes.layout().tiles;
-    if (tiled && (options.per_image || sums.images <= 50)) {
+    if (per_image) {
       std::printf("%-40s %11s %9s %7s\n", "image", "size", "PSNR dB", "SSIM");
-      std::string lines(all_lines.begin(), all_lines.end());
       size_t at = 0;
-      while (at < lines.size()) {
-        const size_t end = lines.find('\n', at);
-        std::vector<std::string> fields;
-        size_t field = at;
-        for (size_t tab; (tab = lines.find('\t', field)) < end; field = tab + 1)
-          fields.push_back(lines.substr(field, tab - field));
-        fields.push_back(lines.substr(field, end - field));
-        at = end + 1;
-        if (fields.size() != 5) continue;
-        std::printf("%-40s %11s %9.3f %7.4f\n", fields[0].c_str(),
-                    cat(fields[1], "x", fields[2]).c_str(), std::stod(fields[3]),
-                    std::stod(fields[4]));
+      const auto get = [&](auto& value) {
+        std::memcpy(&value, records.data() + at, sizeof value);
+        at += sizeof value;
+      };
+      while (at < records.size()) {
+        ImageFigures image;
+        std::uint64_t length = 0;
+        get(length);
+        image.name.assign(records.data() + at, length);
+        at += length;
+        get(image.height);
+        get(image.width);
+        get(image.psnr);
+        get(image.ssim);
+        std::printf("%-40s %11s %9.3f %7.4f\n", image.name.c_str(),
+                    cat(image.height, "x", image.width).c_str(), image.psnr, image.ssim);
       }
     }
     std::printf(
