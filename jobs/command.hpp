@@ -23,9 +23,20 @@ class Command {
   virtual po::positional_options_description positional() const { return {}; }
   // Called after parsing (values are in the bound members); throws UsageError for bad values.
   virtual void run(const stages::StageContext& context) = 0;
+
+  // For `aepipe run`, after parsing. The files the command writes under their final names
+  // (none: it always runs, like evaluate) ...
+  virtual std::vector<std::string> outputs() const { return {}; }
+  // ... the files it reads, which an earlier stage may write ...
+  virtual std::vector<std::string> inputs() const { return {}; }
+  // ... and a request to continue work a stopped job left (train: from its checkpoint).
+  virtual void continue_interrupted_work() {}
 };
 
 // Every command this build offers, in the order --help lists them.
 std::vector<std::unique_ptr<Command>> all_commands();
+// The stage commands alone (all but run), which a job may list.
+std::vector<std::unique_ptr<Command>> stage_commands();
+std::unique_ptr<Command> make_run_command();
 
 }  // namespace aepipe::jobs

@@ -5,9 +5,8 @@
 #include <set>
 
 #include "jobs/command.hpp"
-#include "jobs/config_file.hpp"
+#include "jobs/command_options.hpp"
 #include "mpi/agreement.hpp"
-#include "nn/gemm.hpp"
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
 #include "util/report.hpp"
@@ -19,18 +18,6 @@
 
 namespace aepipe::jobs {
 namespace {
-
-void add_common_options(po::options_description& options, stages::CommonOptions& common) {
-  options.add_options()("config", po::value(&common.config)->value_name("FILE"),
-                        "INI file with this command's options in a [<command>] section")(
-      "force", po::bool_switch(&common.force), "replace an existing output")(
-      "seed", po::value(&common.seed)->value_name("N"), "seed of every random choice (default 1)")(
-      "threads", po::value(&common.threads)->value_name("N"),
-      "compute threads per rank (default: cores / ranks on the node)")(
-      "quiet,q", po::bool_switch(&common.quiet), "no progress output")(
-      "metrics", po::value(&common.metrics)->value_name("FILE"),
-      "append JSON-lines metrics to FILE")("help,h", "show this help");
-}
 
 void print_tool_help(const std::vector<std::unique_ptr<Command>>& commands) {
   std::printf("aepipe %s: learned compression and retrieval for image archives, on MPI\n\n",
@@ -62,51 +49,13 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
     return 0;
   }
   Command* command = nullptr;
-  std::set<std::string> sections{"job"};
-  for (const auto& candidate : commands) {
-    sections.insert(candidate->name());
+  for (const auto& candidate : commands)
     if (candidate->name() == first) command = candidate.get();
-  }
   if (command == nullptr)
     throw UsageError(cat("unknown command '", first, "' (aepipe --help lists them)"));
-
-  stages::CommonOptions common;
-  po::options_description own(cat("options of ", command->name()));
-  command->add_options(own);
-  po::options_description shared("options of every command");
-  add_common_options(shared, common);
-  po::options_description all;
-  all.add(own).add(shared);
-
-  po::variables_map values;
-  try {
-    std::vector<std::string> arguments(argv + 2, argv + argc);
-    po::store(
-        po::command_line_parser(arguments)
-            .options(all)
-            .positional(command->positional())
-            .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
-            .run(),
-        values);
-    if (values.count("help")) {
-      if (comm.is_root()) {
-        std::cout << "usage: " << command->usage() << "\n\n"
-                  << command->summary() << "\n\n"
-                  << all << std::flush;
-      }
-      return 0;
-    }
-    if (values.count("config"))
-      store_config_file(values["config"].as<std::string>(), command->name(), sections, all, values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw UsageError(cat(error.what(), " (aepipe ", command->name(), " --help lists options)"));
-  }
-  if (common.threads < 0) throw UsageError(cat("--threads must be >= 0, got ", common.threads));
-  nn::set_compute_threads(common.threads, comm.ranks_on_node());
-  stages::StageContext context{comm, common, MetricsLog(common.metrics, comm.is_root())};
-  mpi::collectively(comm, [&] { context.metrics.check_writable(); });
-  command->run(context);
+  const ParsedCommand parsed =
+      parse_command(*command, std::vector<std::string>(argv + 2, argv + argc), {}, comm);
+  if (!parsed.help_shown) run_parsed_command(*command, parsed.common, comm);
   return 0;
 }
 

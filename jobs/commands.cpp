@@ -72,6 +72,8 @@ class IngestCommand final : public Command {
       std::tie(options_.resize_height, options_.resize_width) = parse_size(resize_, "--resize");
     stages::run_ingest(options_, context);
   }
+  std::vector<std::string> outputs() const override { return {options_.output}; }
+  std::vector<std::string> inputs() const override { return options_.inputs; }
 
  private:
   stages::IngestOptions options_;
@@ -149,6 +151,9 @@ class TrainCommand final : public Command {
         "resume", po::bool_switch(&o.resume), "continue from OUTPUT.checkpoint if it exists");
   }
   void run(const stages::StageContext& context) override { stages::run_train(options_, context); }
+  std::vector<std::string> outputs() const override { return {options_.output}; }
+  std::vector<std::string> inputs() const override { return {options_.input}; }
+  void continue_interrupted_work() override { options_.resume = true; }
 
  private:
   stages::TrainOptions options_;
@@ -179,6 +184,8 @@ class EncodeCommand final : public Command {
         "rows whose codes fit the quantiser (default 65536, evenly spaced)");
   }
   void run(const stages::StageContext& context) override { stages::run_encode(options_, context); }
+  std::vector<std::string> outputs() const override { return {options_.output}; }
+  std::vector<std::string> inputs() const override { return {options_.input, options_.model}; }
 
  private:
   stages::EncodeOptions options_;
@@ -208,6 +215,13 @@ class DecodeCommand final : public Command {
         "decoded pixels each rank holds per round (default 64)");
   }
   void run(const stages::StageContext& context) override { stages::run_decode(options_, context); }
+  // PNGs alone are not one file that appears whole: decode then always runs. With a data
+  // file, which is renamed into place after the last PNG, the data file tells.
+  std::vector<std::string> outputs() const override {
+    if (options_.output.empty()) return {};
+    return {options_.output};
+  }
+  std::vector<std::string> inputs() const override { return {options_.input, options_.model}; }
 
  private:
   stages::DecodeOptions options_;
@@ -241,6 +255,8 @@ class IndexCommand final : public Command {
         "hash: rows the projection is learned on (default 16384)");
   }
   void run(const stages::StageContext& context) override { stages::run_index(options_, context); }
+  std::vector<std::string> outputs() const override { return {options_.output}; }
+  std::vector<std::string> inputs() const override { return {options_.input}; }
 
  private:
   stages::IndexOptions options_;
@@ -268,6 +284,10 @@ class QueryCommand final : public Command {
         "ivf: inverted lists scanned per query (default 8)");
   }
   void run(const stages::StageContext& context) override { stages::run_query(options_, context); }
+  std::vector<std::string> outputs() const override { return {options_.output}; }
+  std::vector<std::string> inputs() const override {
+    return {options_.index, options_.input, options_.model};
+  }
 
  private:
   stages::QueryOptions options_;
@@ -327,6 +347,10 @@ class EvaluateCommand final : public Command {
     options_.baseline = !no_baseline_;
     stages::run_evaluate(options_, context);
   }
+  std::vector<std::string> inputs() const override {
+    return {options_.model,         options_.input,    options_.baseline_data, codes_.codes,
+            neighbours_.neighbours, neighbours_.index, neighbours_.exact};
+  }
 
  private:
   stages::EvaluateOptions options_;
@@ -358,7 +382,7 @@ class InspectCommand final : public Command {
 
 }  // namespace
 
-std::vector<std::unique_ptr<Command>> all_commands() {
+std::vector<std::unique_ptr<Command>> stage_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<IngestCommand>());
   commands.push_back(std::make_unique<TrainCommand>());
@@ -368,6 +392,12 @@ std::vector<std::unique_ptr<Command>> all_commands() {
   commands.push_back(std::make_unique<QueryCommand>());
   commands.push_back(std::make_unique<EvaluateCommand>());
   commands.push_back(std::make_unique<InspectCommand>());
+  return commands;
+}
+
+std::vector<std::unique_ptr<Command>> all_commands() {
+  auto commands = stage_commands();
+  commands.push_back(make_run_command());
   return commands;
 }
 

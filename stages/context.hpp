@@ -3,6 +3,8 @@
 // command shares (DESIGN "The command line").
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "mpi/communicator.hpp"
 #include "util/metrics.hpp"
@@ -16,6 +18,9 @@ struct CommonOptions {
   int threads = 0;         // compute threads per rank; 0: cores on the node / ranks
   bool quiet = false;      // no progress output
   std::string metrics;     // JSON-lines file ("" for none)
+  // These options as given on the command line, (name, value) ("true" for a switch): a job
+  // hands them to its stages, where they override the config file.
+  std::vector<std::pair<std::string, std::string>> given;
 };
 
 struct StageContext {

@@ -38,47 +38,49 @@ std::string json_quote(const std::string& text) {
   return out + "\"";
 }
 
-void JsonObject::key(const std::string& name) {
-  if (!body_.empty()) body_ += ",";
-  body_ += json_quote(name) + ":";
+JsonObject& JsonObject::put(const std::string& name, std::string json) {
+  fields_.emplace_back(name, std::move(json));
+  return *this;
+}
+
+std::string JsonObject::str() const {
+  std::string text = "{";
+  for (const auto& [name, json] : fields_) {
+    if (text.size() > 1) text += ",";
+    text += json_quote(name) + ":" + json;
+  }
+  return text + "}";
+}
+
+std::string JsonObject::field(const std::string& name) const {
+  for (const auto& [key, json] : fields_)
+    if (key == name) return json;
+  return "";
 }
 
 JsonObject& JsonObject::add(const std::string& name, const std::string& value) {
-  key(name);
-  body_ += json_quote(value);
-  return *this;
+  return put(name, json_quote(value));
 }
 
 JsonObject& JsonObject::add(const std::string& name, double value) {
-  key(name);
-  if (!std::isfinite(value)) {
-    body_ += "null";  // JSON has no NaN or Inf
-  } else {
-    // The shortest text that reads back as the same double: scripts recompute figures
-    // and compare them closely.
-    char text[32];
-    const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-    body_.append(text, end);
-  }
-  return *this;
+  if (!std::isfinite(value)) return put(name, "null");  // JSON has no NaN or Inf
+  // The shortest text that reads back as the same double: scripts recompute figures and
+  // compare them closely.
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return put(name, std::string(text, end));
 }
 
 JsonObject& JsonObject::add(const std::string& name, std::int64_t value) {
-  key(name);
-  body_ += std::to_string(value);
-  return *this;
+  return put(name, std::to_string(value));
 }
 
 JsonObject& JsonObject::add(const std::string& name, bool value) {
-  key(name);
-  body_ += value ? "true" : "false";
-  return *this;
+  return put(name, value ? "true" : "false");
 }
 
 JsonObject& JsonObject::add_raw(const std::string& name, const std::string& json) {
-  key(name);
-  body_ += json;
-  return *this;
+  return put(name, json);
 }
 
 }  // namespace aepipe

@@ -2,6 +2,8 @@
 // A flat JSON object built field by field, for metrics lines and `inspect --json`.
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace aepipe {
 
@@ -19,11 +21,15 @@ class JsonObject {
   JsonObject& add(const std::string& key, bool value);
   // `json` is inserted verbatim (a nested object or array built elsewhere).
   JsonObject& add_raw(const std::string& key, const std::string& json);
-  std::string str() const { return "{" + body_ + "}"; }
+  std::string str() const;
+  // (key, value as JSON text) in the order added: `aepipe run` summarises stages from them.
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  // The value of `name` as JSON text ("" if absent).
+  std::string field(const std::string& name) const;
 
  private:
-  void key(const std::string& name);
-  std::string body_;
+  JsonObject& put(const std::string& name, std::string json);
+  std::vector<std::pair<std::string, std::string>> fields_;
 };
 
 }  // namespace aepipe

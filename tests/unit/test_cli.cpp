@@ -28,17 +28,21 @@ po::options_description describe(Parsed& parsed) {
   return options;
 }
 
-void parse(const std::string& path, const std::vector<const char*>& command_line, Parsed& parsed) {
+// Parses like `aepipe ingest` (or a job's stage `section`) with the command line given.
+void parse(const std::string& path, const std::vector<const char*>& command_line, Parsed& parsed,
+           std::vector<std::string> sections = {"ingest"},
+           std::vector<ConfigEntry> overrides = {}) {
   auto options = describe(parsed);
   po::variables_map values;
   std::vector<const char*> argv{"x"};
   argv.insert(argv.end(), command_line.begin(), command_line.end());
   po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), options), values);
-  store_config_file(path, "ingest", {"ingest", "train", "job"}, options, values);
+  const auto file = ConfigFile::read(path, {"ingest", "train"});
+  store_config(ConfigSource{&file, std::move(overrides), std::move(sections)}, options, values);
   po::notify(values);
 }
 
-class ConfigFile : public ::testing::Test {
+class ConfigFiles : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
     const std::string path = dir.path("job.ini");
@@ -48,7 +52,7 @@ class ConfigFile : public ::testing::Test {
   testing::ScratchDir dir;
 };
 
-TEST_F(ConfigFile, SectionValuesApplyAndTheCommandLineWins) {
+TEST_F(ConfigFiles, SectionValuesApplyAndTheCommandLineWins) {
   const auto path = write(
       "quiet = true\n[job]\nstages = ingest\n[ingest]\ninput = a.idx\ninput = b.idx\ntile = 8\n"
       "output = file.h5\n[train]\nepochs = 3\n");
@@ -60,7 +64,7 @@ TEST_F(ConfigFile, SectionValuesApplyAndTheCommandLineWins) {
   EXPECT_EQ(parsed.output, "file.h5");
 }
 
-TEST_F(ConfigFile, UnknownKeysSectionsAndBadValuesAreUsageErrorsNamingThem) {
+TEST_F(ConfigFiles, UnknownKeysSectionsAndBadValuesAreUsageErrorsNamingThem) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"[ingest]\ntiles = 3\n", "tiles"},
       {"[injest]\ntile = 3\n", "injest"},
@@ -81,11 +85,65 @@ TEST_F(ConfigFile, UnknownKeysSectionsAndBadValuesAreUsageErrorsNamingThem) {
   EXPECT_THROW(parse(dir.path("missing.ini"), {}, parsed), UsageError);
 }
 
+TEST_F(ConfigFiles, ALabelledSectionTakesTheRestFromItsCommandsSection) {
+  const auto path = write(
+      "quiet = true\n[ingest]\ninput = a.idx\ninput = b.idx\ntile = 8\noutput = train.h5\n"
+      "[ingest:test]\ninput = t.idx\noutput = test.h5\n");
+  Parsed test;
+  parse(path, {}, test, {"ingest:test", "ingest"});
+  EXPECT_EQ(test.inputs, std::vector<std::string>{"t.idx"});  // replaced whole, not appended
+  EXPECT_EQ(test.output, "test.h5");
+  EXPECT_EQ(test.tile, 8);
+  EXPECT_TRUE(test.quiet);
+  Parsed plain;  // `aepipe ingest --config` reads [ingest] alone
+  parse(path, {}, plain);
+  EXPECT_EQ(plain.output, "train.h5");
+}
+
+TEST_F(ConfigFiles, SetOverridesWinOverTheFileButNotOverTheCommandLine) {
+  const auto path = write("[ingest]\ntile = 8\noutput = a.h5\n[ingest:test]\ntile = 4\n");
+  Parsed parsed;
+  parse(path, {}, parsed, {"ingest:test", "ingest"},
+        {parse_override("ingest.tile=2"), parse_override("output=b.h5")});
+  EXPECT_EQ(parsed.tile, 2);
+  EXPECT_EQ(parsed.output, "b.h5");
+  Parsed command_line;
+  parse(path, {"--tile", "16"}, command_line, {"ingest"}, {parse_override("ingest.tile=2")});
+  EXPECT_EQ(command_line.tile, 16);
+  Parsed bad;
+  EXPECT_THROW(parse(path, {}, bad, {"ingest"}, {parse_override("ingest.tiles=2")}), UsageError);
+  EXPECT_THROW(parse_override("ingest.tile"), UsageError);
+  EXPECT_THROW(parse_override(".tile=3"), UsageError);
+  EXPECT_EQ(parse_override("train.arch=784-30=x").values.front(), "784-30=x");
+}
+
+TEST_F(ConfigFiles, SectionLabelsMustNameACommand) {
+  Parsed parsed;
+  for (const std::string text :
+       {"[injest:test]\ntile = 3\n", "[ingest:]\ntile = 3\n", "[ingest:a b]\ntile = 3\n"}) {
+    try {
+      parse(write(text), {}, parsed);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const UsageError& error) {
+      EXPECT_NE(std::string(error.what()).find("unknown section"), std::string::npos)
+          << error.what();
+    }
+  }
+  EXPECT_TRUE(is_command_section("ingest:test-2", {"ingest"}));
+  EXPECT_FALSE(is_command_section("job", {"ingest"}));
+  EXPECT_EQ(command_of_section("ingest:test"), "ingest");
+}
+
 TEST(Json, QuotesControlCharactersAndRefusesNonFiniteNumbers) {
   EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
   EXPECT_EQ(JsonObject().add("x", 1.5).add("n", std::int64_t{3}).add("s", "t").str(),
             "{\"x\":1.5,\"n\":3,\"s\":\"t\"}");
   EXPECT_EQ(JsonObject().add("nan", 0.0 / 0.0).str(), "{\"nan\":null}");
+  const auto object = JsonObject().add("psnr", 21.5).add("stage", "evaluate");
+  EXPECT_EQ(object.field("psnr"), "21.5");
+  EXPECT_EQ(object.field("stage"), "\"evaluate\"");
+  EXPECT_EQ(object.field("none"), "");
+  EXPECT_EQ(object.fields().size(), 2u);
 }
 
 TEST(Progress, DurationsReadNaturally) {
