@@ -4,6 +4,7 @@
 #include "mpi/agreement.hpp"
 #include "stages/model_inputs.hpp"
 #include "util/error.hpp"
+#include "util/recorded_path.hpp"
 #include "util/report.hpp"
 
 namespace aepipe::stages {
@@ -13,7 +14,9 @@ DecodeInputs open_decode_inputs(const std::string& codes_path, const std::string
   DecodeInputs inputs;
   mpi::collectively(comm, [&] {
     inputs.codes.emplace(codes_path);
-    inputs.model_path = model_path.empty() ? inputs.codes->origin().model : model_path;
+    inputs.model_path = model_path.empty()
+                            ? resolve_recorded_path(inputs.codes->origin().model, codes_path)
+                            : model_path;
     if (inputs.model_path.empty())
       throw UsageError(cat(codes_path, " names no model: give one with --model model.h5"));
     if (h5::exists(inputs.codes->file(), "/classes")) {

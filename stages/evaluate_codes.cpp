@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/progress.hpp"
+#include "util/recorded_path.hpp"
 
 namespace aepipe::stages {
 namespace {
@@ -72,7 +73,9 @@ void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext&
   const auto start = std::chrono::steady_clock::now();
   DecodeInputs inputs = open_decode_inputs(options.codes, options.model, comm);
   const auto& codes = *inputs.codes;
-  const std::string data_path = options.input.empty() ? codes.origin().source : options.input;
+  const std::string data_path = options.input.empty()
+                                    ? resolve_recorded_path(codes.origin().source, options.codes)
+                                    : options.input;
   if (data_path.empty())
     throw UsageError(cat(options.codes, " names no data file: give the originals with --input"));
   const data::DataFileReader originals =

@@ -14,6 +14,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/progress.hpp"
+#include "util/recorded_path.hpp"
 
 namespace aepipe::stages {
 namespace {
@@ -92,7 +93,8 @@ void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
   const index::NeighboursFile found =
       mpi::collectively(comm, [&] { return index::read_neighbours_file(options.neighbours); });
   const auto& info = found.info;
-  const std::string index_path = options.index.empty() ? info.index : options.index;
+  const std::string index_path =
+      options.index.empty() ? resolve_recorded_path(info.index, options.neighbours) : options.index;
   const std::int64_t k = options.k > 0 ? options.k : info.k;
   const index::IndexSummary summary = mpi::collectively(comm, [&] {
     if (k > info.k)
@@ -147,8 +149,12 @@ void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
     const std::optional<index::FlatIndex> exact =
         mpi::collectively(comm, [&] { return exact_index(index::read_index_file(index_path)); });
     recall.value = recall_by_exact_search(
-        found, *exact, options.queries.empty() ? info.queries : options.queries,
-        options.model.empty() ? info.model : options.model, index_path, k, context);
+        found, *exact,
+        options.queries.empty() ? resolve_recorded_path(info.queries, options.neighbours)
+                                : options.queries,
+        options.model.empty() ? resolve_recorded_path(info.model, options.neighbours)
+                              : options.model,
+        index_path, k, context);
     recall.note = cat("against exact search over the ", exact->size(), " vectors of ", index_path);
   }
   const double seconds =

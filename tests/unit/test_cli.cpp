@@ -1,6 +1,7 @@
 // Config files and small text utilities of the command line.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "jobs/config_file.hpp"
@@ -9,6 +10,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/progress.hpp"
+#include "util/recorded_path.hpp"
 
 namespace aepipe::jobs {
 namespace {
@@ -132,6 +134,18 @@ TEST_F(ConfigFiles, SectionLabelsMustNameACommand) {
   EXPECT_TRUE(is_command_section("ingest:test-2", {"ingest"}));
   EXPECT_FALSE(is_command_section("job", {"ingest"}));
   EXPECT_EQ(command_of_section("ingest:test"), "ingest");
+}
+
+TEST(RecordedPath, ARelativePathIsFoundBesideTheFileThatRecordsIt) {
+  testing::ScratchDir dir;
+  std::filesystem::create_directories(dir.path("archive"));
+  std::ofstream(dir.path("archive/model.h5")) << "x";
+  const std::string codes = dir.path("archive/codes.h5");
+  EXPECT_EQ(resolve_recorded_path("model.h5", codes), dir.path("archive/model.h5"));
+  EXPECT_EQ(resolve_recorded_path("other.h5", codes), "other.h5");  // the error names it
+  EXPECT_EQ(resolve_recorded_path(dir.path("archive/model.h5"), "/elsewhere/codes.h5"),
+            dir.path("archive/model.h5"));
+  EXPECT_EQ(resolve_recorded_path("", codes), "");
 }
 
 TEST(Json, QuotesControlCharactersAndRefusesNonFiniteNumbers) {
