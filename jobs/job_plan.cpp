@@ -53,13 +53,21 @@ std::vector<PlannedStage> plan_job(const std::vector<StageFiles>& stages,
                         "); remove it, or give the stage another output"));
     }
 
+    bool inputs_rewritten = false;
+    for (const auto& input : stage.inputs)
+      for (const auto& file : input.empty() ? std::vector<std::string>{} : input_files(input))
+        inputs_rewritten = inputs_rewritten || rewritten.count(file) > 0;
+
     if (from && i >= *from) {
       planned = {any_exists ? StageAction::kReplace : StageAction::kRun,
-                 cat("--from ", stages[*from].name)};
+                 cat("--from ", stages[*from].name), true};
     } else if (outputs.empty()) {
       planned = {StageAction::kRun, "writes no file that could tell it is done"};
     } else if (!all_exist) {
-      planned = {any_exists ? StageAction::kReplace : StageAction::kRun, "no output yet"};
+      planned = {any_exists ? StageAction::kReplace : StageAction::kRun,
+                 inputs_rewritten ? "no output yet; its input is rewritten, so from the start"
+                                  : "no output yet",
+                 any_exists || inputs_rewritten};
     } else {
       planned = {StageAction::kSkip, cat(outputs.front(), " is complete")};
       // Out of date if an input an earlier stage writes is rewritten now or is newer.
@@ -77,7 +85,8 @@ std::vector<PlannedStage> plan_job(const std::vector<StageFiles>& stages,
               newer = newer || (input_state.exists && input_state.modified > state.modified);
             why = cat(input, " (from stage ", by, ") is newer");
           }
-          if (newer && planned.action == StageAction::kSkip) planned = {StageAction::kReplace, why};
+          if (newer && planned.action == StageAction::kSkip)
+            planned = {StageAction::kReplace, why, true};
         }
       }
     }

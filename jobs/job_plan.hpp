@@ -35,6 +35,9 @@ enum class StageAction {
 struct PlannedStage {
   StageAction action = StageAction::kRun;
   std::string reason;  // for the log: "out/a.h5 is complete", "--from train", ...
+  // Start afresh rather than continue what a stopped run left (train's checkpoint): forced,
+  // or an input is rewritten by this run.
+  bool fresh = false;
 };
 
 // `from`: index of the first stage forced to run (every later one runs too). Throws

@@ -188,7 +188,7 @@ void RunCommand::plan(std::vector<Stage>& stages, const stages::CommonOptions& c
   }
   if (common.force) from = 0;  // --force: every stage again
   // Rank 0 looks at the files; every rank follows its plan.
-  std::vector<double> actions(stages.size());
+  std::vector<double> actions(stages.size()), fresh(stages.size());
   std::vector<std::string> reasons(stages.size());
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
@@ -198,13 +198,16 @@ void RunCommand::plan(std::vector<Stage>& stages, const stages::CommonOptions& c
     const auto planned = plan_job(files, from, probe_file);
     for (std::size_t i = 0; i < stages.size(); ++i) {
       actions[i] = static_cast<double>(planned[i].action);
+      fresh[i] = planned[i].fresh ? 1 : 0;
       reasons[i] = planned[i].reason;
     }
   });
   comm.broadcast(std::span<double>(actions), 0);
+  comm.broadcast(std::span<double>(fresh), 0);
   comm.broadcast(reasons, 0);
   for (std::size_t i = 0; i < stages.size(); ++i)
-    stages[i].planned = {static_cast<StageAction>(static_cast<int>(actions[i])), reasons[i]};
+    stages[i].planned = {static_cast<StageAction>(static_cast<int>(actions[i])), reasons[i],
+                         fresh[i] != 0};
 }
 
 const char* describe(StageAction action) {
@@ -290,8 +293,8 @@ void RunCommand::run(const stages::StageContext& context) {
         std::fprintf(stderr, "run: %s %s (%s)\n", position.c_str(), stage.name.c_str(),
                      stage.planned.reason.c_str());
       stage.common.force = stage.planned.action == StageAction::kReplace;
-      // A forced rerun starts afresh; otherwise continue what a stopped job left.
-      if (stage.planned.action == StageAction::kRun) stage.command->continue_interrupted_work();
+      // Continue what a stopped job left, unless forced or fed new inputs.
+      if (!stage.planned.fresh) stage.command->continue_interrupted_work();
       auto events = std::make_shared<std::vector<JsonObject>>();
       const auto start = Clock::now();
       try {

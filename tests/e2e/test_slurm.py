@@ -27,8 +27,8 @@ DEFAULT_STAGES = ["ingest", "ingest:test", "train", "evaluate:model", "encode", 
                   "evaluate:codes", "index", "query", "evaluate:neighbours"]
 
 # Training long enough to meet the pre-timeout signal: epochs are chosen from a measured
-# epoch so the uninterrupted run takes about this long (the signal comes 5-35 s in).
-TRAINING_SECONDS = 50
+# epoch so the uninterrupted run takes about this long (the signal comes 2-30 s in).
+TRAINING_SECONDS = 60
 TRAIN_JOB = """
 [job]
 stages = ingest, train
@@ -158,9 +158,9 @@ class SlurmTests(E2ETestCase):
                                          "--from", "train"], ranks=2, cwd=straight,
                                         timeout=600))
 
-        # A 1-minute limit with the signal due 55 s before it: the ranks checkpoint and stop,
+        # A 1-minute limit with the signal due 58 s before it: the ranks checkpoint and stop,
         # the script requeues, and the next allocation skips ingest and resumes training.
-        _, info = self.submit("job.sbatch", ["job.ini"], ["--time=1", "--signal=B:USR1@55"],
+        _, info = self.submit("job.sbatch", ["job.ini"], ["--time=1", "--signal=B:USR1@58"],
                               timeout=900, release=True)
         self.assertCompleted(info)
         log = self.log(info)

@@ -81,17 +81,36 @@ TEST(JobPlan, AStageWhoseInputIsRewrittenOrNewerRunsAgain) {
   files.add("out/model.h5", 3);
   files.add("out/codes.h5", 4);
   // train.h5 is missing: ingest runs, so train (and encode, which reads its model) rerun.
-  EXPECT_EQ(actions(plan_job(pipeline(), std::nullopt, files.probe())),
-            (std::vector{kRun, kSkip, kReplace, kReplace, kRun}));
+  auto plan = plan_job(pipeline(), std::nullopt, files.probe());
+  EXPECT_EQ(actions(plan), (std::vector{kRun, kSkip, kReplace, kReplace, kRun}));
+  EXPECT_TRUE(plan[2].fresh);
+  EXPECT_FALSE(plan[1].fresh);
   // A model newer than the codes (an earlier run died between train and encode).
   files.add("out/train.h5", 1);
   files.add("out/model.h5", 5);
-  const auto plan = plan_job(pipeline(), std::nullopt, files.probe());
+  plan = plan_job(pipeline(), std::nullopt, files.probe());
   EXPECT_EQ(actions(plan), (std::vector{kSkip, kSkip, kSkip, kReplace, kRun}));
   EXPECT_NE(plan[3].reason.find("out/model.h5"), std::string::npos) << plan[3].reason;
   // Files not written by the job (train.idx) never make a stage out of date.
   files.add("train.idx", 99);
   EXPECT_EQ(plan_job(pipeline(), std::nullopt, files.probe())[0].action, kSkip);
+}
+
+TEST(JobPlan, InterruptedWorkContinuesOnlyWhenItsInputsStay) {
+  FakeFiles files;
+  files.add("out/train.h5", 1);
+  files.add("out/test.h5", 2);
+  // No model yet (training was stopped): train continues from its checkpoint ...
+  auto plan = plan_job(pipeline(), std::nullopt, files.probe());
+  EXPECT_EQ(plan[2].action, kRun);
+  EXPECT_FALSE(plan[2].fresh);
+  // ... but not when the data it trained on is written again now.
+  files.files.clear();
+  files.add("out/test.h5", 2);
+  plan = plan_job(pipeline(), std::nullopt, files.probe());
+  EXPECT_EQ(plan[2].action, kRun);
+  EXPECT_TRUE(plan[2].fresh);
+  EXPECT_TRUE(plan_job(pipeline(), 2, files.probe())[2].fresh);  // nor when forced
 }
 
 TEST(JobPlan, FromForcesThatStageAndEveryLaterOne) {
