@@ -28,7 +28,7 @@ DEFAULT_STAGES = ["ingest", "ingest:test", "train", "evaluate:model", "encode", 
 
 # Training long enough to meet the pre-timeout signal: epochs are chosen from a measured
 # epoch so the uninterrupted run takes about this long (the signal comes 2-30 s in).
-TRAINING_SECONDS = 60
+TRAINING_SECONDS = 45
 TRAIN_JOB = """
 [job]
 stages = ingest, train
