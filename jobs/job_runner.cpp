@@ -228,8 +228,13 @@ void RunCommand::print_summary(const std::vector<Stage>& stages, double seconds,
   for (const auto& stage : stages) {
     const bool skipped = stage.planned.action == StageAction::kSkip;
     const std::string figures = skipped ? stage.planned.reason : summarise_events(stage.events);
-    std::printf("  %-20s %-8s %9s  %s\n", stage.name.c_str(), skipped ? "skipped" : "ran",
-                skipped ? "" : format_seconds(stage.seconds).c_str(), figures.c_str());
+    std::string line(256 + figures.size(), '\0');
+    line.resize(static_cast<size_t>(
+        std::snprintf(line.data(), line.size(), "  %-20s %-8s %9s  %s", stage.name.c_str(),
+                      skipped ? "skipped" : "ran",
+                      skipped ? "" : format_seconds(stage.seconds).c_str(), figures.c_str())));
+    std::printf("%s\n",
+                line.substr(0, line.find_last_not_of(' ') + 1).c_str());  // no trailing blanks
   }
   std::fflush(stdout);
 }
@@ -327,7 +332,7 @@ void RunCommand::run(const stages::StageContext& context) {
                             .add("stages", static_cast<std::int64_t>(stages.size()))
                             .add("ranks", comm.size())
                             .add("seconds", seconds));
-  if (talk) print_summary(stages, seconds, comm.size());
+  if (comm.is_root()) print_summary(stages, seconds, comm.size());  // a result: even with --quiet
 }
 
 }  // namespace
