@@ -10,6 +10,7 @@
 #include "stages/ingest.hpp"
 #include "stages/inspect.hpp"
 #include "stages/query.hpp"
+#include "stages/report.hpp"
 #include "stages/train.hpp"
 #include "util/error.hpp"
 
@@ -380,6 +381,54 @@ class InspectCommand final : public Command {
   stages::InspectOptions options_;
 };
 
+class ReportCommand final : public Command {
+ public:
+  std::string name() const override { return "report"; }
+  std::string summary() const override {
+    return "an HTML page of a job: filters, reconstructions, training curves, codec, retrieval "
+           "and stage times";
+  }
+  std::string usage() const override {
+    return "aepipe report --output DIR [--model model.h5] [--input test.h5] [--codes codes.h5]\n"
+           "                     [--neighbours n.h5] [--job job.ini] [--metrics-input m.jsonl]\n"
+           "                     [--rate-distortion TABLE] [--samples N]";
+  }
+  void add_options(po::options_description& options) override {
+    auto& o = options_;
+    options.add_options()("output,o", po::value(&o.output)->value_name("DIR"),
+                          "the folder to write (index.html and its PNGs)")(
+        "model,m", po::value(&o.model)->value_name("FILE"),
+        "the model: first-layer filters, training curves, reconstructions")(
+        "input,i", po::value(&o.input)->value_name("FILE"),
+        "test images (a data file) to show with their reconstructions")(
+        "baseline-data", po::value(&o.baseline_data)->value_name("FILE"),
+        "fit the PCA row here (default: the model's training data)")(
+        "samples", po::value(&o.samples)->value_name("N"),
+        "test images shown, evenly spaced (default 16, at most 64)")(
+        "codes", po::value(&o.codes)->value_name("FILE"),
+        "a codes file of test images: bits per pixel and PSNR, as evaluate --codes")(
+        "neighbours", po::value(&o.neighbours)->value_name("FILE"),
+        "a neighbours file (aepipe query): queries with their neighbours, recall and precision")(
+        "job", po::value(&o.job)->value_name("FILE"),
+        "the job's config file, shown verbatim (default: the --config file)")(
+        "metrics-input", po::value(&o.metrics_input)->value_name("FILE"),
+        "a metrics file of the job: stage times and figures (default: the --metrics file, if "
+        "it holds events)")(
+        "rate-distortion", po::value(&o.rate_distortion)->value_name("FILE"),
+        "bench/rate_distortion.sh's table: PCA and JPEG points for the codec chart");
+  }
+  void run(const stages::StageContext& context) override { stages::run_report(options_, context); }
+  // The output is a folder, which the job planner cannot check: report always runs.
+  std::vector<std::string> outputs() const override { return {}; }
+  std::vector<std::string> inputs() const override {
+    return {options_.model,      options_.input, options_.baseline_data, options_.codes,
+            options_.neighbours, options_.job,   options_.metrics_input, options_.rate_distortion};
+  }
+
+ private:
+  stages::ReportOptions options_;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<Command>> stage_commands() {
@@ -392,6 +441,7 @@ std::vector<std::unique_ptr<Command>> stage_commands() {
   commands.push_back(std::make_unique<QueryCommand>());
   commands.push_back(std::make_unique<EvaluateCommand>());
   commands.push_back(std::make_unique<InspectCommand>());
+  commands.push_back(std::make_unique<ReportCommand>());
   return commands;
 }
 

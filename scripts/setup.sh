@@ -12,6 +12,7 @@ packages=(
   dataset-fashion-mnist            # the default job's data
   python3-h5py python3-numpy       # end-to-end tests read our files with h5py
   python3-skimage                  # natural photos for the patch configs (skimage/data)
+  chromium                         # e2e_report renders `aepipe report`'s page headless
   munge slurm-client slurmctld slurmd  # slurm/local-cluster.sh: a single-node Slurm for tests
 )
 

@@ -1,30 +1,17 @@
 #include "stages/evaluate.hpp"
 
 #include <chrono>
-#include <filesystem>
+#include <optional>
 
 #include "data/data_file_reader.hpp"
 #include "mpi/agreement.hpp"
 #include "nn/evaluation.hpp"
 #include "nn/model_file.hpp"
-#include "nn/pca.hpp"
 #include "stages/model_inputs.hpp"
+#include "stages/pca_baseline.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::stages {
-namespace {
-
-// The `input = ...` line of a model's stored training config.
-std::string training_input(const std::string& config) {
-  const std::string key = "input = ";
-  const size_t at = config.find(key);
-  if (at == std::string::npos) return "";
-  const size_t end = config.find('\n', at);
-  return config.substr(at + key.size(),
-                       end == std::string::npos ? std::string::npos : end - at - key.size());
-}
-
-}  // namespace
 
 void run_evaluate(const EvaluateOptions& options, const StageContext& context) {
   if (options.model.empty()) throw UsageError("no model given (--model model.h5)");
@@ -43,21 +30,11 @@ void run_evaluate(const EvaluateOptions& options, const StageContext& context) {
   std::string baseline_source;
   const auto code_size = model.network->architecture().code_size();
   if (options.baseline && model.info.kind != "pca") {
-    baseline_source =
-        options.baseline_data.empty() ? training_input(model.info.config) : options.baseline_data;
-    const bool usable = mpi::collectively(
-        comm, [&] { return !baseline_source.empty() && std::filesystem::exists(baseline_source); });
-    if (!usable) baseline_source = options.input;  // in-sample: an optimistic baseline
-    const data::DataFileReader fit_reader =
-        mpi::collectively(comm, [&] { return data::DataFileReader(baseline_source); });
-    const data::RowSplit fit_rows{fit_reader.rows(), fit_reader.chunk_rows(), 0.0,
-                                  context.common.seed};
-    nn::Normalisation unit;  // PCA on pixels / 255, as `train --arch pca:K` does by default
-    unit.mean = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(reader.shape().bytes()));
-    unit.scale = Eigen::VectorXf::Ones(unit.mean.size());
-    nn::PcaFit pca = nn::fit_pca(fit_reader, fit_rows, unit, code_size, comm);
-    baseline =
-        nn::evaluate_reconstruction(*pca.network, unit, reader, all, nn::RowSelection::kAll, comm);
+    const PcaBaseline pca =
+        fit_pca_baseline(model, options.baseline_data, options.input, context.common.seed, comm);
+    baseline_source = pca.source;
+    baseline = nn::evaluate_reconstruction(*pca.fit.network, pca.normalisation, reader, all,
+                                           nn::RowSelection::kAll, comm);
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -68,9 +68,8 @@ double decoder_bytes(nn::Autoencoder<float>& network, const nn::Normalisation& n
 
 }  // namespace
 
-void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext& context) {
+CodesQuality measure_codes(const EvaluateCodesOptions& options, const StageContext& context) {
   const auto& comm = context.comm;
-  const auto start = std::chrono::steady_clock::now();
   DecodeInputs inputs = open_decode_inputs(options.codes, options.model, comm);
   const auto& codes = *inputs.codes;
   const std::string data_path = options.input.empty()
@@ -180,23 +179,41 @@ void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext&
     });
   }
 
-  const double code_bytes =
+  CodesQuality quality;
+  quality.data_path = data_path;
+  quality.model_path = inputs.model_path;
+  quality.tiled = codes.layout().tiles;
+  quality.code_size = codes.code_size();
+  quality.bits = codes.layout().bits;
+  quality.images = sums.images;
+  quality.code_bytes =
       mpi::collectively(comm, [&] { return static_cast<double>(codes.code_bytes()); });
-  const double side_bytes =
+  quality.side_bytes =
       static_cast<double>(codes.quantiser_bytes()) + decoder_bytes(network, normalisation);
   const double images = std::max(1.0, sums.images);  // source images of a tiled archive
   const double pixels = sums.pixels;
   const double mse = sums.values > 0 ? sums.squared_error / sums.values : 0.0;
-  const double psnr = mse > 0 ? codec::psnr_from_mse(mse) : kLosslessPsnr;
-  const double bpp = pixels > 0 ? 8.0 * code_bytes / pixels : 0.0;
-  const double bpp_model = pixels > 0 ? 8.0 * (code_bytes + side_bytes) / pixels : 0.0;
-  const double mean_psnr = sums.images > 0 ? sums.psnr / sums.images : 0.0;
-  const double mean_ssim = sums.images > 0 ? sums.ssim / sums.images : 0.0;
+  quality.bytes_per_image = quality.code_bytes / images;
+  quality.psnr = mse > 0 ? codec::psnr_from_mse(mse) : kLosslessPsnr;
+  quality.bits_per_pixel = pixels > 0 ? 8.0 * quality.code_bytes / pixels : 0.0;
+  quality.bits_per_pixel_with_model =
+      pixels > 0 ? 8.0 * (quality.code_bytes + quality.side_bytes) / pixels : 0.0;
+  quality.psnr_mean_image = sums.images > 0 ? sums.psnr / sums.images : 0.0;
+  quality.ssim = sums.images > 0 ? sums.ssim / sums.images : 0.0;
+  quality.per_image_shown = per_image;
+  quality.per_image = std::move(records);
+  return quality;
+}
+
+void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext& context) {
+  const auto& comm = context.comm;
+  const auto start = std::chrono::steady_clock::now();
+  const CodesQuality quality = measure_codes(options, context);
   const double seconds = seconds_since(start);
 
   if (comm.is_root()) {
-    const bool tiled = codes.layout().tiles;
-    if (per_image) {
+    const auto& records = quality.per_image;
+    if (quality.per_image_shown) {
       std::printf("%-40s %11s %9s %7s\n", "image", "size", "PSNR dB", "SSIM");
       size_t at = 0;
       const auto get = [&](auto& value) {
@@ -220,30 +237,30 @@ void run_evaluate_codes(const EvaluateCodesOptions& options, const StageContext&
     std::printf(
         "%s: %.0f %s, %.1f bytes per image of codes (%s), %.4f bits per pixel "
         "(%.4f with the quantiser and the decoder's %.0f bytes amortised)\n",
-        options.codes.c_str(), sums.images, tiled ? "source images" : "images", code_bytes / images,
-        codes.layout().bits > 0 ? cat(codes.layout().bits, "-bit").c_str() : "float32", bpp,
-        bpp_model, side_bytes);
+        options.codes.c_str(), quality.images, quality.tiled ? "source images" : "images",
+        quality.bytes_per_image, quality.bits > 0 ? cat(quality.bits, "-bit").c_str() : "float32",
+        quality.bits_per_pixel, quality.bits_per_pixel_with_model, quality.side_bytes);
     std::printf(
         "PSNR %.3f dB over all pixels, %.3f dB mean per image; SSIM %.4f "
         "(against %s)\n",
-        psnr, mean_psnr, mean_ssim, data_path.c_str());
+        quality.psnr, quality.psnr_mean_image, quality.ssim, quality.data_path.c_str());
     std::fflush(stdout);
   }
   mpi::collectively(comm, [&] {
     JsonObject event;
     event.add("stage", "evaluate")
         .add("codes", options.codes)
-        .add("model", inputs.model_path)
-        .add("input", data_path)
-        .add("images", sums.images)
-        .add("code_size", codes.code_size())
-        .add("bits", codes.layout().bits)
-        .add("bytes_per_image", code_bytes / images)
-        .add("bits_per_pixel", bpp)
-        .add("bits_per_pixel_with_model", bpp_model)
-        .add("psnr", psnr)
-        .add("psnr_mean_image", mean_psnr)
-        .add("ssim", mean_ssim)
+        .add("model", quality.model_path)
+        .add("input", quality.data_path)
+        .add("images", quality.images)
+        .add("code_size", quality.code_size)
+        .add("bits", quality.bits)
+        .add("bytes_per_image", quality.bytes_per_image)
+        .add("bits_per_pixel", quality.bits_per_pixel)
+        .add("bits_per_pixel_with_model", quality.bits_per_pixel_with_model)
+        .add("psnr", quality.psnr)
+        .add("psnr_mean_image", quality.psnr_mean_image)
+        .add("ssim", quality.ssim)
         .add("seconds", seconds);
     context.metrics.write(event);
   });

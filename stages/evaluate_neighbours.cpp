@@ -21,12 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A figure, or why it is missing.
-struct Figure {
-  std::optional<double> value;
-  std::string note;  // where it comes from, or why it is not available
-};
-
 // Rows [first, first + count) of `all` ([Q, k]).
 index::Neighbours rows_of(const index::Neighbours& all, std::int64_t first, std::int64_t count) {
   index::Neighbours part;
@@ -84,12 +78,11 @@ double recall_by_exact_search(const index::NeighboursFile& found, const index::F
 
 }  // namespace
 
-void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
-                             const StageContext& context) {
+NeighboursQuality measure_neighbours(const EvaluateNeighboursOptions& options,
+                                     const StageContext& context) {
   if (options.neighbours.empty()) throw UsageError("no neighbours given (--neighbours n.h5)");
   if (options.k < 0) throw UsageError(cat("--k must be at least 1, got ", options.k));
   const auto& comm = context.comm;
-  const auto start = Clock::now();
   const index::NeighboursFile found =
       mpi::collectively(comm, [&] { return index::read_neighbours_file(options.neighbours); });
   const auto& info = found.info;
@@ -110,7 +103,7 @@ void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
     return read;
   });
 
-  Figure precision, average_precision;
+  NeighboursFigure precision, average_precision;
   const auto& database_labels = summary.source.labels;
   if (database_labels && found.query_labels) {
     mpi::collectively(comm, [&] {
@@ -127,7 +120,7 @@ void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
     average_precision.note = precision.note;
   }
 
-  Figure recall;
+  NeighboursFigure recall;
   if (!options.exact.empty()) {
     const index::NeighboursFile exact =
         mpi::collectively(comm, [&] { return index::read_neighbours_file(options.exact); });
@@ -157,15 +150,27 @@ void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
         index_path, k, context);
     recall.note = cat("against exact search over the ", exact->size(), " vectors of ", index_path);
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {info, index_path, k, recall, precision, average_precision};
+}
+
+void run_evaluate_neighbours(const EvaluateNeighboursOptions& options,
+                             const StageContext& context) {
+  const auto& comm = context.comm;
+  const auto start = Clock::now();
+  const NeighboursQuality quality = measure_neighbours(options, context);
+  const auto& info = quality.info;
+  const auto& index_path = quality.index_path;
+  const std::int64_t k = quality.k;
+  const auto &recall = quality.recall, &precision = quality.precision;
+  const auto& average_precision = quality.average_precision;
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   if (comm.is_root()) {
     std::printf("%s: %lld queries, %lld neighbours each, from %s (%s%s)\n",
                 options.neighbours.c_str(), static_cast<long long>(info.rows),
                 static_cast<long long>(info.k), index_path.c_str(), info.spec.c_str(),
                 info.nprobe > 0 ? cat(", nprobe ", info.nprobe).c_str() : "");
-    const auto line = [](const std::string& name, const Figure& figure) {
+    const auto line = [](const std::string& name, const NeighboursFigure& figure) {
       if (figure.value)
         std::printf("%-24s %8.4f   (%s)\n", name.c_str(), *figure.value, figure.note.c_str());
       else

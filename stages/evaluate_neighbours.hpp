@@ -10,7 +10,10 @@
 //   mean_average_precision  mean over queries of AP@k (index/evaluation.hpp)
 // Figures that cannot be computed (no labels, no vectors) are reported as not available.
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "index/neighbours_file.hpp"
 
 #include "stages/context.hpp"
 
@@ -25,6 +28,26 @@ struct EvaluateNeighboursOptions {
   std::int64_t k = 0;   // 0 = the neighbours file's k
 };
 
+// A figure, or why it is missing.
+struct NeighboursFigure {
+  std::optional<double> value;
+  std::string note;  // where it comes from, or why it is not available
+};
+
+// The figures above, the same on every rank.
+struct NeighboursQuality {
+  index::NeighboursInfo info;  // of the neighbours file
+  std::string index_path;      // the index searched (as given, or as the file names it)
+  std::int64_t k = 0;          // the figures' k
+  NeighboursFigure recall, precision, average_precision;
+};
+
+// Collective: measures the figures (a progress bar unless context says quiet); prints nothing
+// and writes no metrics.
+NeighboursQuality measure_neighbours(const EvaluateNeighboursOptions& options,
+                                     const StageContext& context);
+
+// measure_neighbours, then prints the figures (rank 0) and writes a metrics event.
 void run_evaluate_neighbours(const EvaluateNeighboursOptions& options, const StageContext& context);
 
 }  // namespace aepipe::stages

@@ -64,6 +64,39 @@ void check_output_path(const std::string& output, const std::vector<std::string>
   });
 }
 
+void check_output_folder(const std::string& output, const std::vector<std::string>& inputs,
+                         bool force, const std::function<bool(const std::string&)>& replaceable,
+                         const mpi::Communicator& comm) {
+  mpi::collectively(comm, [&] {
+    if (!comm.is_root()) return;
+    if (output.empty()) throw UsageError("no output given (--output)");
+    std::error_code error;
+    const fs::path folder = folder_of(output);
+    if (!fs::is_directory(folder, error))
+      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " does not exist"));
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " is not writable (",
+                      std::strerror(errno), ")"));
+    const fs::path target = fs::weakly_canonical(output, error);
+    for (const auto& input : inputs) {
+      if (input.empty()) continue;
+      const fs::path path = fs::weakly_canonical(input, error);
+      if (std::mismatch(target.begin(), target.end(), path.begin(), path.end()).first ==
+          target.end())
+        throw Error(cat("the input ", input, " is inside the output folder ", output,
+                        "; write to another folder"));
+    }
+    if (!fs::exists(output, error)) return;
+    if (!fs::is_directory(output, error))
+      throw Error(cat("cannot write ", output, ": it exists and is not a folder"));
+    if (!force) throw Error(cat("output ", output, " already exists (use --force to replace it)"));
+    if (!replaceable(output))
+      throw Error(cat("output ", output,
+                      " exists and does not look like an earlier output of this command; not "
+                      "replacing it, even with --force"));
+  });
+}
+
 std::string temporary_path_for(const std::string& output, const mpi::Communicator& comm) {
   // Rank 0's pid and clock make the name unique among concurrent jobs writing one folder.
   std::int64_t tag[2] = {static_cast<std::int64_t>(::getpid()),
@@ -90,7 +123,8 @@ void unregister_temporary(const std::string& path) {
 
 void remove_registered_temporaries() noexcept {
   std::lock_guard lock(registry_mutex());
-  for (const auto& path : registry()) std::remove(path.c_str());
+  std::error_code ignored;
+  for (const auto& path : registry()) fs::remove_all(path, ignored);
   registry().clear();
 }
 
@@ -99,6 +133,27 @@ void commit_output(const std::string& temporary, const std::string& output) {
   fs::rename(temporary, output, error);
   if (error) throw Error(cat("cannot rename ", temporary, " to ", output, ": ", error.message()));
   unregister_temporary(temporary);
+}
+
+void commit_output_folder(const std::string& temporary, const std::string& output) {
+  std::error_code error;
+  std::string aside;
+  if (fs::exists(output, error)) {
+    const fs::path path(output);
+    aside = (folder_of(output) / cat(".", path.filename().string(), ".aepipe-old-", ::getpid()))
+                .string();
+    fs::rename(output, aside, error);
+    if (error) throw Error(cat("cannot move ", output, " aside to ", aside, ": ", error.message()));
+  }
+  fs::rename(temporary, output, error);
+  if (error) {
+    const std::string message =
+        cat("cannot rename ", temporary, " to ", output, ": ", error.message());
+    if (!aside.empty()) fs::rename(aside, output, error);
+    throw Error(message);
+  }
+  unregister_temporary(temporary);
+  if (!aside.empty()) fs::remove_all(aside, error);
 }
 
 }  // namespace aepipe

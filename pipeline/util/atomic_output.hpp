@@ -4,6 +4,7 @@
 // renames it when every rank has closed it. Temporary names look like
 //   <folder>/.<name>.aepipe-tmp-<tag>
 // so `aepipe inspect` and people can tell a leftover from a finished file.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,16 +21,31 @@ bool is_temporary_output(const std::string& path);
 void check_output_path(const std::string& output, const std::vector<std::string>& inputs,
                        bool force, const mpi::Communicator& comm);
 
+// Collective. The same checks for an output that is a folder (written whole into a temporary
+// folder beside it, then renamed): its parent folder exists and is writable; no input lies
+// inside it; and it does not exist unless `force`, and even then only as a folder that
+// `replaceable` accepts (a former output of the same kind), so --force never deletes a folder
+// of other files. Throws Error on every rank otherwise.
+void check_output_folder(const std::string& output, const std::vector<std::string>& inputs,
+                         bool force, const std::function<bool(const std::string&)>& replaceable,
+                         const mpi::Communicator& comm);
+
 // A temporary path for `output`, the same on every rank (collective). Registered for removal
 // if the process aborts.
 std::string temporary_path_for(const std::string& output, const mpi::Communicator& comm);
 
-// Process-wide list of temporary files to delete when the job ends abnormally.
+// Process-wide list of temporary files (or folders, removed with their contents) to delete
+// when the job ends abnormally.
 void register_temporary(const std::string& path);
 void unregister_temporary(const std::string& path);
 void remove_registered_temporaries() noexcept;
 
 // Renames `temporary` to `output` atomically (replacing it); throws naming both on failure.
 void commit_output(const std::string& temporary, const std::string& output);
+
+// Moves the finished folder `temporary` to `output`, replacing an existing `output` folder: that
+// one is renamed aside first and removed after, so `output` is only ever missing between two
+// renames. Throws naming the folders on failure (the old folder is put back).
+void commit_output_folder(const std::string& temporary, const std::string& output);
 
 }  // namespace aepipe
