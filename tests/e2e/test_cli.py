@@ -229,7 +229,9 @@ class OutputSafety(e2e.E2ETestCase):
         # The metrics line is written after the output is committed. Either outcome below
         # keeps the contract "no file under the output name after a failure".
         out = self.path("out.h5")
-        metrics = self.path("no-such-folder", "metrics.jsonl")
+        with open(self.path("a-file"), "w"):
+            pass
+        metrics = self.path("a-file", "metrics.jsonl")  # its folder cannot be made
         result = self.aepipe(["ingest", "--input", IMAGES, LABELS, "--output", out,
                               "--metrics", metrics, "--quiet"], ranks=2)
         if result.returncode == 0:
@@ -237,6 +239,13 @@ class OutputSafety(e2e.E2ETestCase):
             self.assertEqual(int(e2e.read_data_file(out)["attrs"]["rows"]), ROWS)
         else:
             self.assertFailed(result, 1, mentions=[metrics], output=out)
+
+    def test_metrics_folder_is_made(self):
+        metrics = self.path("logs", "run", "metrics.jsonl")
+        self.assertSucceeded(self.aepipe(["ingest", "--input", IMAGES, LABELS, "--output",
+                                          self.path("out.h5"), "--metrics", metrics, "-q"],
+                                         ranks=2))
+        self.assertEqual(e2e.json_lines(metrics)[-1]["stage"], "ingest")
 
     def test_truncated_hdf5_input(self):
         data_file = self.path("data.h5")
