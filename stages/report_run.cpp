@@ -47,7 +47,8 @@ std::string stage_tables(const RunFacts& facts) {
   std::string body;
   if (!job_stages.empty())
     body += report::html_table({"job stage", "action", "seconds", "why"}, job_stages);
-  if (!events.empty()) body += report::html_table({"stage", "event", "seconds", "figures"}, events);
+  if (!events.empty())
+    body += report::html_table({"stage", "event", "file", "seconds", "figures"}, events);
   if (body.empty()) body = report::html_note(cat(facts.metrics_path, " holds no stage events"));
   return body;
 }

@@ -1,5 +1,7 @@
 #include "report/html.hpp"
 
+#include "util/error.hpp"
+
 namespace aepipe::report {
 namespace {
 
@@ -73,6 +75,10 @@ std::string html_table(const std::vector<std::string>& header,
     out += "</tr>\n";
   }
   for (const auto& row : rows) {
+    // A row wider or narrower than the header puts figures under the wrong heading.
+    if (!header.empty() && row.size() != header.size())
+      throw Error(cat("internal: a report table row has ", row.size(), " cells for ", header.size(),
+                      " headings"));
     out += "<tr>";
     for (const auto& cell : row) out += "<td>" + escape_html(cell) + "</td>";
     out += "</tr>\n";

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "util/error.hpp"
+
 #include "report/html.hpp"
 
 namespace aepipe::report {
@@ -14,9 +16,11 @@ TEST(ReportHtml, EscapesEveryMarkupCharacter) {
 }
 
 TEST(ReportHtml, HelpersEscapeTheirText) {
-  EXPECT_EQ(html_table({"a<b"}, {{"<script>", "x"}}),
-            "<table>\n<tr><th>a&lt;b</th></tr>\n<tr><td>&lt;script&gt;</td><td>x</td></tr>\n"
-            "</table>\n");
+  EXPECT_EQ(html_table({"a<b", "c"}, {{"<script>", "x"}}),
+            "<table>\n<tr><th>a&lt;b</th><th>c</th></tr>\n<tr><td>&lt;script&gt;</td><td>x</td>"
+            "</tr>\n</table>\n");
+  // Regression: the stage-events table had five cells under four headings.
+  EXPECT_THROW(html_table({"a", "b"}, {{"1", "2", "3"}}), Error);
   EXPECT_EQ(html_table({}, {{"a", "b"}}), "<table>\n<tr><td>a</td><td>b</td></tr>\n</table>\n");
   EXPECT_EQ(html_image("a\"b.png", 10, 20, "x<y"),
             "<img src=\"a&quot;b.png\" width=\"10\" height=\"20\" alt=\"x&lt;y\">\n");
