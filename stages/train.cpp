@@ -186,6 +186,9 @@ std::string describe(const TrainOptions& o) {
 
 void run_train(const TrainOptions& options, const StageContext& context) {
   validate(options);
+  // First, so that a stop signal arriving while the input is read, the normalisation fitted or
+  // layers pretrained is a request too (the first training step agrees on it), not a kill.
+  install_stop_handlers();
   const auto& comm = context.comm;
   const auto start = Clock::now();
   // Rank 0 decides and broadcasts: nodes may see a shared file system differently for a while
@@ -332,7 +335,6 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   nn::TrainingPhase phase = base_phase(options, context, options.epochs, "train");
   phase.code_noise = options.code_noise;  // fine-tuning only: pretraining has other codes
   set_warmup(phase, options, steps_per_epoch);
-  install_stop_handlers();
   if (!trainer.run(network, phase, resume_state, policy, history))
     throw StopRequested(cat("stopped on request; checkpoint ", policy.path,
                             " written; rerun with --resume to continue"));

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "util/error.hpp"
+#include "util/stop_signal.hpp"
 
 namespace aepipe::nn {
 
@@ -25,16 +26,23 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
   const char op_a = transpose_a == Transpose::kYes ? 'T' : 'N';
   const char op_b = transpose_b == Transpose::kYes ? 'T' : 'N';
   int failures = 0;
-#pragma omp parallel for schedule(static) reduction(+ : failures)
-  for (Eigen::Index tile = 0; tile < tiles; ++tile) {
-    const Eigen::Index i0 = (tile % row_tiles) * kTile, j0 = (tile / row_tiles) * kTile;
-    const Eigen::Index rows = std::min(kTile, m - i0), cols = std::min(kTile, n - j0);
-    const float* a_tile = transpose_a == Transpose::kNo ? a + i0 : a + i0 * lda;
-    const float* b_tile = transpose_b == Transpose::kNo ? b + j0 * ldb : b + j0;
-    // oneDNN is row-major: column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T.
-    if (dnnl_sgemm(op_b, op_a, cols, rows, k, alpha, b_tile, ldb, a_tile, lda, beta,
-                   c + i0 + j0 * ldc, ldc) != dnnl_success)
-      ++failures;
+#pragma omp parallel reduction(+ : failures)
+  {
+    // oneDNN's JIT kernels may run with the stack pointer in the heap: a signal handled on
+    // this thread would corrupt it (util/stop_signal.cpp). Pool threads may predate the
+    // stop handlers, so each thread checks for itself (no system call after the first time).
+    keep_stop_signals_off_this_thread();
+#pragma omp for schedule(static)
+    for (Eigen::Index tile = 0; tile < tiles; ++tile) {
+      const Eigen::Index i0 = (tile % row_tiles) * kTile, j0 = (tile / row_tiles) * kTile;
+      const Eigen::Index rows = std::min(kTile, m - i0), cols = std::min(kTile, n - j0);
+      const float* a_tile = transpose_a == Transpose::kNo ? a + i0 : a + i0 * lda;
+      const float* b_tile = transpose_b == Transpose::kNo ? b + j0 * ldb : b + j0;
+      // oneDNN is row-major: column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T.
+      if (dnnl_sgemm(op_b, op_a, cols, rows, k, alpha, b_tile, ldb, a_tile, lda, beta,
+                     c + i0 + j0 * ldc, ldc) != dnnl_success)
+        ++failures;
+    }
   }
   if (failures > 0) throw Error(cat("internal: dnnl_sgemm failed for m=", m, " n=", n, " k=", k));
 }
