@@ -33,6 +33,18 @@ fs::path folder_of(const std::string& output) {
   return folder.empty() ? fs::path(".") : folder;
 }
 
+// The output is named and its folder exists and takes new files (rank 0's view).
+void require_writable_folder_of(const std::string& output) {
+  if (output.empty()) throw UsageError("no output given (--output)");
+  std::error_code error;
+  const fs::path folder = folder_of(output);
+  if (!fs::is_directory(folder, error))
+    throw Error(cat("cannot write ", output, ": folder ", folder.string(), " does not exist"));
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw Error(cat("cannot write ", output, ": folder ", folder.string(), " is not writable (",
+                    std::strerror(errno), ")"));
+}
+
 }  // namespace
 
 bool is_temporary_output(const std::string& path) {
@@ -44,14 +56,8 @@ void check_output_path(const std::string& output, const std::vector<std::string>
                        bool force, const mpi::Communicator& comm) {
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
-    if (output.empty()) throw UsageError("no output given (--output)");
+    require_writable_folder_of(output);
     std::error_code error;
-    const fs::path folder = folder_of(output);
-    if (!fs::is_directory(folder, error))
-      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " does not exist"));
-    if (::access(folder.c_str(), W_OK | X_OK) != 0)
-      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " is not writable (",
-                      std::strerror(errno), ")"));
     if (fs::is_directory(output, error))
       throw Error(cat("cannot write ", output, ": it is a folder"));
     for (const auto& input : inputs) {
@@ -69,14 +75,8 @@ void check_output_folder(const std::string& output, const std::vector<std::strin
                          const mpi::Communicator& comm) {
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;
-    if (output.empty()) throw UsageError("no output given (--output)");
+    require_writable_folder_of(output);
     std::error_code error;
-    const fs::path folder = folder_of(output);
-    if (!fs::is_directory(folder, error))
-      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " does not exist"));
-    if (::access(folder.c_str(), W_OK | X_OK) != 0)
-      throw Error(cat("cannot write ", output, ": folder ", folder.string(), " is not writable (",
-                      std::strerror(errno), ")"));
     const fs::path target = fs::weakly_canonical(output, error);
     for (const auto& input : inputs) {
       if (input.empty()) continue;
