@@ -18,17 +18,27 @@ class ExactSum {
  public:
   // Clears to `size` zero elements (keeps the allocation).
   void reset(std::size_t size);
-  std::size_t size() const { return pairs_.size() / 2; }
+  // Starts from `values` (size() becomes values.size()): reset + add in one pass.
+  void assign(std::span<const float> values);
+  std::size_t size() const { return size_; }
   // this += values (values.size() == size()).
   void add(std::span<const float> values);
   // Collective: every rank ends with the exact sum over ranks.
   void allreduce(const Communicator& comm);
   // The sum rounded to float, times `scale`, into out.
   void round_to(std::span<float> out, double scale = 1.0) const;
-  double value(std::size_t i) const { return pairs_[2 * i] + pairs_[2 * i + 1]; }
+  double value(std::size_t i) const {
+    const std::size_t at = (i / kBlock) * 2 * kBlock + i % kBlock;
+    return blocks_[at] + blocks_[at + kBlock];
+  }
+
+  // Elements per block. The pairs are stored in blocks of kBlock his then kBlock los, so the
+  // adds run as whole vectors of doubles; the last block is padded with zeros.
+  static constexpr std::size_t kBlock = 8;
 
  private:
-  std::vector<double> pairs_;  // [hi0, lo0, hi1, lo1, ...]
+  std::size_t size_ = 0;
+  std::vector<double> blocks_;  // [hi0..hi7, lo0..lo7, hi8..hi15, lo8..lo15, ...]
 };
 
 }  // namespace aepipe::mpi

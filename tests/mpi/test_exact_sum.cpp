@@ -1,0 +1,85 @@
+// mpi::ExactSum: the same bits whatever the order of the pieces and however they are split
+// over ranks (the training's rank-count independence rests on it), for sizes that do and do
+// not fill its blocks of 8.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "mpi/communicator.hpp"
+#include "mpi/exact_sum.hpp"
+
+namespace aepipe::mpi {
+namespace {
+
+// Piece k of `size` floats spanning ~2^-60 .. 2^60 with both signs, so float or double sums
+// would depend on the order.
+std::vector<float> piece(std::size_t k, std::size_t size) {
+  std::vector<float> values(size);
+  std::uint64_t state = 0x9E3779B97F4A7C15ull * (k + 1);
+  for (auto& value : values) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const int exponent = static_cast<int>((state >> 33) % 121) - 60;
+    const float mantissa = static_cast<float>((state >> 40) % 65536) / 65536.0f + 0.5f;
+    value = std::ldexp((state >> 20) & 1 ? -mantissa : mantissa, exponent);
+  }
+  return values;
+}
+
+std::vector<std::uint32_t> bits_of(const ExactSum& sum) {
+  std::vector<float> rounded(sum.size());
+  sum.round_to(rounded);
+  std::vector<std::uint32_t> bits;
+  for (float value : rounded) bits.push_back(std::bit_cast<std::uint32_t>(value));
+  return bits;
+}
+
+TEST(ExactSum, SplitOverRanksEqualsOneProcessInAnyOrder) {
+  Communicator comm;
+  constexpr std::size_t kPieces = 7;
+  for (std::size_t size :
+       {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{1003}}) {
+    // Reference: one process, pieces in reverse order, from zeros.
+    ExactSum reference;
+    reference.reset(size);
+    for (std::size_t k = kPieces; k-- > 0;) reference.add(piece(k, size));
+
+    // This rank's pieces (round robin), its first one assigned, then the allreduce.
+    ExactSum split;
+    bool first = true;
+    for (std::size_t k = static_cast<std::size_t>(comm.rank()); k < kPieces;
+         k += static_cast<std::size_t>(comm.size())) {
+      if (first)
+        split.assign(piece(k, size));
+      else
+        split.add(piece(k, size));
+      first = false;
+    }
+    if (first) split.reset(size);  // no piece on this rank
+    split.allreduce(comm);
+    ASSERT_EQ(split.size(), size);
+    EXPECT_EQ(bits_of(split), bits_of(reference)) << "size " << size;
+    for (std::size_t i = 0; i < size; ++i)
+      ASSERT_EQ(split.value(i), reference.value(i)) << "size " << size << ", element " << i;
+  }
+}
+
+TEST(ExactSum, KeepsWhatAFloatSumLoses) {
+  ExactSum sum;
+  sum.assign(std::vector<float>{1e20f, 1.0f, 3.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -2.5f});
+  sum.add(std::vector<float>{1.0f, 1e-20f, -3.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 1e30f});
+  sum.add(std::vector<float>{-1e20f, -1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -1e30f});
+  EXPECT_EQ(sum.value(0), 1.0);     // 1e20 + 1 - 1e20
+  EXPECT_EQ(sum.value(1), 1e-20f);  // 1 + 1e-20 - 1
+  EXPECT_EQ(sum.value(2), 0.0);
+  EXPECT_EQ(sum.value(9), -2.5);  // past the first block of 8
+  std::vector<float> rounded(10);
+  sum.round_to(rounded, 2.0);
+  EXPECT_EQ(rounded[9], -5.0f);
+  EXPECT_FALSE(std::signbit(rounded[3]));
+}
+
+}  // namespace
+}  // namespace aepipe::mpi
