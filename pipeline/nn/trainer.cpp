@@ -164,39 +164,50 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         }
         rho_hat /= static_cast<float>(batch);
       }
-      if (exact) gradient_sum.reset(network.parameters().size());
       double data_loss = 0;
-      bool first_piece = true;
-      for (Eigen::Index c = 0; c < local; c += micro) {
+      Eigen::Index pieces = 0;
+      for (Eigen::Index c = 0; c < local; c += micro, ++pieces) {
         const Eigen::Index width = std::min(micro, local - c);
-        micro_input = input.middleCols(c, width);
-        micro_target = target.middleCols(c, width);
+        // One piece covering this rank's whole slice needs no copy of it.
+        const bool whole = c == 0 && width == local;
+        if (!whole) {
+          micro_input = input.middleCols(c, width);
+          micro_target = target.middleCols(c, width);
+        }
+        const Eigen::MatrixXf& piece_input = whole ? input : micro_input;
+        const Eigen::MatrixXf& piece_target = whole ? target : micro_target;
         if (phase.code_noise > 0) {
           uniform_code_noise(
               code_noise, network.architecture().code_size(),
               std::span(rows).subspan(static_cast<size_t>(c), static_cast<size_t>(width)),
               phase.seed, epoch + phase.epoch_offset, phase.code_noise);
-          network.forward(micro_input, &code_noise);
+          network.forward(piece_input, &code_noise);
         } else {
-          network.forward(micro_input);
+          network.forward(piece_input);
         }
-        data_loss += network.backward(micro_target, batch, kl ? &rho_hat : nullptr);
+        data_loss += network.backward(piece_target, batch, kl ? &rho_hat : nullptr);
         if (exact) {
-          gradient_sum.add(network.gradients());
-        } else if (first_piece) {
-          piece_sum.assign(network.gradients().begin(), network.gradients().end());
-        } else {
+          if (pieces == 0)
+            gradient_sum.assign(network.gradients());
+          else
+            gradient_sum.add(network.gradients());
+        } else if (pieces == 1) {  // a second piece: keep the first's gradient aside
           for (std::size_t i = 0; i < piece_sum.size(); ++i) piece_sum[i] += network.gradients()[i];
+        } else if (local > width) {  // the first of two pieces
+          piece_sum.assign(network.gradients().begin(), network.gradients().end());
         }
-        first_piece = false;
       }
       if (exact) {
+        if (pieces == 0) gradient_sum.reset(network.parameters().size());  // no rows here
         gradient_sum.allreduce(comm_);
         gradient_sum.round_to(network.gradients());
-      } else {
-        if (first_piece) piece_sum.assign(network.gradients().size(), 0.0f);  // no rows here
+      } else if (pieces == 2) {
         comm_.allreduce_sum(std::span(piece_sum));
         std::copy(piece_sum.begin(), piece_sum.end(), network.gradients().begin());
+      } else {
+        // One piece (summed in place) or none (adds zeros).
+        if (pieces == 0) std::fill(network.gradients().begin(), network.gradients().end(), 0.0f);
+        comm_.allreduce_sum(network.gradients());
       }
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
       comm_.allreduce_sum(std::span<double>(shared, 2));
