@@ -70,15 +70,16 @@ void ExactSum::reset(std::size_t size) {
 
 void ExactSum::assign(std::span<const float> values) {
   size_ = values.size();
-  blocks_.resize(2 * kBlock * blocks_for(size_));
-  for (std::size_t i = 0; i < size_; ++i) {
-    const std::size_t at = (i / kBlock) * 2 * kBlock + i % kBlock;
-    blocks_[at] = static_cast<double>(values[i]) + 0.0;  // as 0 + value: -0 becomes +0
-    blocks_[at + kBlock] = 0.0;
-  }
-  for (std::size_t i = size_; i < blocks_for(size_) * kBlock; ++i) {
-    const std::size_t at = (i / kBlock) * 2 * kBlock + i % kBlock;
-    blocks_[at] = blocks_[at + kBlock] = 0.0;
+  const std::size_t blocks = blocks_for(size_);
+  blocks_.resize(2 * kBlock * blocks);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    double* block = blocks_.data() + 2 * kBlock * b;
+    for (std::size_t j = 0; j < kBlock; ++j) {
+      const std::size_t i = b * kBlock + j;
+      // 0 + value, as reset() then add() computes it: -0 becomes +0.
+      block[j] = i < size_ ? static_cast<double>(values[i]) + 0.0 : 0.0;
+      block[kBlock + j] = 0.0;
+    }
   }
 }
 
@@ -107,7 +108,13 @@ void ExactSum::allreduce(const Communicator& comm) {
 }
 
 void ExactSum::round_to(std::span<float> out, double scale) const {
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(value(i) * scale);
+  const std::size_t count = std::min(out.size(), size_);
+  for (std::size_t b = 0; b * kBlock < count; ++b) {
+    const double* block = blocks_.data() + 2 * kBlock * b;
+    const std::size_t width = std::min(kBlock, count - b * kBlock);
+    for (std::size_t j = 0; j < width; ++j)
+      out[b * kBlock + j] = static_cast<float>((block[j] + block[kBlock + j]) * scale);
+  }
 }
 
 }  // namespace aepipe::mpi

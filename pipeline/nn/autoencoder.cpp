@@ -38,6 +38,7 @@ Autoencoder<T>::Autoencoder(const Architecture& architecture, const Objective& o
   parameters_.assign(offset, T(0));
   gradients_.assign(offset, T(0));
   activations_.resize(2 * encoder_layers + 1);
+  deltas_.resize(2 * encoder_layers);
   set_objective(objective);
 }
 
@@ -178,18 +179,19 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
   const T scale = T(1) / static_cast<T>(global_batch);
   const Matrix& reconstruction = output();
   T loss = 0;
-  delta_ = reconstruction - target;
+  Matrix& last_delta = deltas_.back();
+  last_delta = reconstruction - target;
   if (objective_.loss == Loss::kMse) {
-    loss = T(0.5) * delta_.squaredNorm();
-    multiply_by_derivative<T>(activation(layer_count() - 1), reconstruction, delta_);
+    loss = T(0.5) * last_delta.squaredNorm();
+    multiply_by_derivative<T>(activation(layer_count() - 1), reconstruction, last_delta);
   } else {
-    // Sigmoid output and cross-entropy: dLoss/dz = x^ - x (delta_ as it is).
+    // Sigmoid output and cross-entropy: dLoss/dz = x^ - x (the delta as it is).
     constexpr T kFloor = std::is_same_v<T, float> ? T(1e-7) : T(1e-15);
     const auto x = target.array();
     const auto y = reconstruction.array().max(kFloor).min(T(1) - kFloor);
     loss = -(x * y.log() + (T(1) - x) * (T(1) - y).log()).sum();
   }
-  delta_ *= scale;
+  last_delta *= scale;
 
   const std::size_t code_layer = architecture_.encoder_layers();  // activations_[code_layer]
   // Every gradient is written whole below (no zero fill: 11 MB per micro-batch for the deep
@@ -198,20 +200,22 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
   for (std::size_t l = layer_count(); l-- > 0;) {
     const auto& slot = slots_[l];
     const Matrix& in = activations_[l];
-    bias_gradient(l) = delta_.rowwise().sum();
+    const Matrix& delta = deltas_[l];
+    bias_gradient(l) = delta.rowwise().sum();
     MatrixMap weight_grad = weight_gradient(l);
     const bool collects = l < architecture_.encoder_layers() && architecture_.tied;
     if (slot.tied)
-      gemm<T>(T(1), in, Transpose::kNo, delta_, Transpose::kYes, T(0), weight_grad);
+      gemm<T>(T(1), in, Transpose::kNo, delta, Transpose::kYes, T(0), weight_grad);
     else
-      gemm<T>(T(1), delta_, Transpose::kNo, in, Transpose::kYes, collects ? T(1) : T(0),
+      gemm<T>(T(1), delta, Transpose::kNo, in, Transpose::kYes, collects ? T(1) : T(0),
               weight_grad);
     if (l == 0) break;
 
-    next_delta_.resize(slot.in, delta_.cols());
+    Matrix& next_delta = deltas_[l - 1];
+    next_delta.resize(slot.in, delta.cols());
     MatrixMap w = weight(l);
-    gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta_, Transpose::kNo, T(0),
-            next_delta_);
+    gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta, Transpose::kNo, T(0),
+            next_delta);
     // The decoder saw the noisy code (the weight gradient above); the encoder made the clean one.
     const Matrix& layer_input = l == code_layer && noisy_code_ ? clean_code_ : in;
     if (l == code_layer) {
@@ -224,22 +228,21 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
           const Vector clamped = rho_hat->array().max(T(1e-6)).min(T(1) - T(1e-6));
           const Vector term =
               beta * scale * (-rho / clamped.array() + (T(1) - rho) / (T(1) - clamped.array()));
-          next_delta_.colwise() += term;
+          next_delta.colwise() += term;
           break;
         }
         case Sparsity::kL1:
           loss += beta * code_activation.cwiseAbs().sum();
-          next_delta_ += (beta * scale) * code_activation.cwiseSign();
+          next_delta += (beta * scale) * code_activation.cwiseSign();
           break;
         case Sparsity::kTopK:
-          next_delta_.array() *= top_k_mask_.array();
+          next_delta.array() *= top_k_mask_.array();
           break;
         case Sparsity::kNone:
           break;
       }
     }
-    multiply_by_derivative<T>(activation(l - 1), layer_input, next_delta_);
-    std::swap(delta_, next_delta_);
+    multiply_by_derivative<T>(activation(l - 1), layer_input, next_delta);
   }
   return loss * scale;
 }

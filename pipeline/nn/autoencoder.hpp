@@ -102,7 +102,9 @@ class Autoencoder {
   Matrix top_k_mask_;                // 1 where a code unit was kept (topk only)
   Matrix clean_code_;                // the code before code noise was added
   bool noisy_code_ = false;          // the last forward() added code noise
-  Matrix delta_, next_delta_;        // backpropagation scratch, reused across steps
+  // Backpropagation scratch, reused across steps: deltas_[l] is dLoss/d(pre-activation) of
+  // layer l, [out_l, batch]. One per layer, so no step reallocates (each shape stays put).
+  std::vector<Matrix> deltas_;
 };
 
 extern template class Autoencoder<float>;
