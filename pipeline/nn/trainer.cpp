@@ -94,7 +94,10 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
   data::TrainingStream stream(reader_, split_, window_chunks_, phase.global_batch, comm_.rank(),
                               comm_.size(), phase.micro_batch);
   const std::int64_t steps_per_epoch = stream.steps_per_epoch();
-  if (steps_per_epoch == 0) throw Error(cat(reader_.path(), " has no training rows"));
+  // Every rank finds the same count: agreeing makes one rank, not all, report it.
+  mpi::collectively(comm_, [&] {
+    if (steps_per_epoch == 0) throw Error(cat(reader_.path(), " has no training rows"));
+  });
   Schedule schedule = phase.schedule;
   schedule.total_steps = steps_per_epoch * phase.epochs;
   Optimizer optimizer(phase.optimizer, network.parameters().size(), phase.momentum);

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Bad input and faults, stage by stage (issue 7): every damaged, missing or mismatched input
+of every stage ends with exit 1 (2 for usage), one `aepipe: error: ... (rank r)` line naming
+the file, within seconds, at 1 and 4 ranks, with no file under the output's name, no
+temporary left beside it and the inputs unchanged. Also: a full disk and a read-only output
+folder (small tmpfs mounts, as root), and a rank killed with SIGKILL in the middle of
+training, after which --resume ends with the model of an uninterrupted run."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import h5py
+import numpy as np
+
+from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
+                        launcher_flags, leftovers, main, read_idx, run_aepipe, sha256,
+                        write_idx)
+from test_train import parameters
+
+# A failing stage must end well within this, whatever the rank count (seconds).
+FAIL_WITHIN = 30
+IMAGES = 1000
+
+
+class Fixture:
+    """One small pipeline's files, made once: data (28x28 and 16x16), model, codes, index,
+    neighbours."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="aepipe-reliability-")
+        images = read_idx(T10K_IMAGES)[:IMAGES]
+        labels = read_idx(T10K_LABELS)[:IMAGES]
+        write_idx(self.file("images.idx"), images)
+        write_idx(self.file("labels.idx"), labels)
+        write_idx(self.file("small.idx"), images[:, :16, :16])
+        steps = [
+            ["ingest", "--input", self.file("images.idx"), self.file("labels.idx"),
+             "--output", self.file("data.h5")],
+            ["ingest", "--input", self.file("small.idx"), "--output", self.file("small.h5")],
+            ["train", "--input", self.file("data.h5"), "--output", self.file("model.h5"),
+             "--arch", "784-32-8", "--epochs", "1", "--batch", "100"],
+            ["encode", "--input", self.file("data.h5"), "--model", self.file("model.h5"),
+             "--output", self.file("codes.h5"), "--bits", "8"],
+            ["index", "--input", self.file("codes.h5"), "--output", self.file("index.h5"),
+             "--type", "flat"],
+            ["query", "--index", self.file("index.h5"), "--input", self.file("codes.h5"),
+             "--output", self.file("neighbours.h5"), "--k", "5"],
+        ]
+        for args in steps:
+            result = run_aepipe(args + ["--quiet"], ranks=2, timeout=300)
+            if result.returncode != 0:
+                raise RuntimeError("fixture step failed\n" + result.describe())
+
+    def file(self, name):
+        return os.path.join(self.folder, name)
+
+
+FIXTURE = None
+
+
+def fixture():
+    global FIXTURE
+    if FIXTURE is None:
+        FIXTURE = Fixture()
+    return FIXTURE
+
+
+# Each stage: the command (with {role} placeholders for its inputs and {out} for its output),
+# and the input roles it reads. Roles name fixture files.
+STAGES = {
+    "train": (["train", "--input", "{data}", "--output", "{out}/model.h5", "--arch", "784-8",
+               "--epochs", "1"], ["data"]),
+    "encode": (["encode", "--input", "{data}", "--model", "{model}", "--output",
+                "{out}/codes.h5"], ["data", "model"]),
+    "decode": (["decode", "--input", "{codes}", "--model", "{model}", "--output",
+                "{out}/decoded.h5"], ["codes", "model"]),
+    "evaluate": (["evaluate", "--model", "{model}", "--input", "{data}", "--no-baseline"],
+                 ["model", "data"]),
+    "evaluate-codes": (["evaluate", "--codes", "{codes}", "--model", "{model}", "--input",
+                        "{data}"], ["codes"]),
+    "index": (["index", "--input", "{codes}", "--output", "{out}/index.h5", "--type", "ivf:4"],
+              ["codes"]),
+    "query": (["query", "--index", "{index}", "--input", "{codes}", "--output",
+               "{out}/neighbours.h5", "--k", "3"], ["index", "codes"]),
+    "evaluate-neighbours": (["evaluate", "--neighbours", "{neighbours}"], ["neighbours"]),
+    "report": (["report", "--output", "{out}/report", "--model", "{model}", "--input", "{data}"],
+               ["model", "data"]),
+}
+ROLE_FILES = {"data": "data.h5", "model": "model.h5", "codes": "codes.h5",
+              "index": "index.h5", "neighbours": "neighbours.h5"}
+# A file of another kind for each role (the wrong aepipe_format).
+WRONG_KIND = {"data": "model.h5", "model": "data.h5", "codes": "data.h5", "index": "codes.h5",
+              "neighbours": "index.h5"}
+
+
+def truncate(path):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+
+
+def overwrite_metadata(path):
+    # HDF5's superblock and root group sit in the first kilobytes: garbage there leaves a
+    # file that starts like HDF5 (its 8-byte signature is kept) but cannot be read.
+    with open(path, "r+b") as f:
+        f.seek(8)
+        f.write(bytes(range(256)) * 8)
+
+
+def set_version(path):
+    with h5py.File(path, "r+") as f:
+        f.attrs["aepipe_version"] = np.int32(99)
+
+
+def text_file(path):
+    with open(path, "w") as f:
+        f.write("not an HDF5 file\n")
+
+
+DAMAGES = {"truncated": truncate, "garbage-metadata": overwrite_metadata,
+           "unknown-version": set_version, "not-hdf5": text_file}
+
+
+class BadInputTests(E2ETestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        fixture()
+
+    def setUp(self):
+        super().setUp()
+        self.out = self.path("out")
+        os.mkdir(self.out)
+        self.inputs = {}
+        for role, name in ROLE_FILES.items():
+            self.inputs[role] = self.path(name)
+            shutil.copy(fixture().file(name), self.inputs[role])
+
+    def command(self, stage, inputs):
+        template, _ = STAGES[stage]
+        values = dict(inputs, out=self.out)
+        return [part.format(**values) for part in template] + ["--quiet"]
+
+    def check_failure(self, stage, inputs, ranks, mentions, what, code=1):
+        before = {path: sha256(path) for path in inputs.values() if os.path.isfile(path)}
+        result = self.aepipe(self.command(stage, inputs), ranks=ranks, timeout=FAIL_WITHIN * 4)
+        with self.subTest(stage=stage, damage=what, ranks=ranks):
+            self.assertFailed(result, code=code, mentions=mentions, max_seconds=FAIL_WITHIN)
+            self.assertEqual(os.listdir(self.out), [], "outputs left\n" + result.describe())
+            self.assertEqual(leftovers(self.tmp), [])
+            for path, digest in before.items():
+                self.assertEqual(sha256(path), digest, "%s changed" % path)
+
+    def damaged_copy(self, role, damage):
+        path = self.path("damaged-" + damage + "-" + ROLE_FILES[role])
+        shutil.copy(fixture().file(ROLE_FILES[role]), path)
+        DAMAGES[damage](path)
+        return path
+
+    def run_matrix(self, ranks, damages):
+        for stage, (_, roles) in STAGES.items():
+            for role in roles:
+                for damage in damages:
+                    inputs = dict(self.inputs)
+                    if damage == "missing":
+                        inputs[role] = self.path("missing-" + ROLE_FILES[role])
+                    elif damage == "wrong-kind":
+                        inputs[role] = self.path("wrong-" + ROLE_FILES[role])
+                        shutil.copy(fixture().file(WRONG_KIND[role]), inputs[role])
+                    else:
+                        inputs[role] = self.damaged_copy(role, damage)
+                    # Images given as queries without --model is a usage mistake.
+                    code = 2 if (stage, role, damage) == ("query", "codes", "wrong-kind") else 1
+                    self.check_failure(stage, inputs, ranks, [os.path.basename(inputs[role])],
+                                       "%s %s" % (damage, role), code=code)
+
+    def test_every_stage_every_damage_at_1_rank(self):
+        self.run_matrix(1, list(DAMAGES) + ["missing", "wrong-kind"])
+
+    def test_every_stage_truncated_and_unknown_version_at_4_ranks(self):
+        self.run_matrix(4, ["truncated", "unknown-version"])
+
+    def test_model_for_other_image_sizes(self):
+        inputs = dict(self.inputs, data=fixture().file("small.h5"))
+        for stage in ("encode", "evaluate"):
+            for ranks in (1, 4):
+                self.check_failure(stage, inputs, ranks, ["small.h5", "16x16", "28x28"],
+                                   "model for 28x28 images, data of 16x16")
+
+    def test_non_finite_model_parameters(self):
+        for value in (np.nan, np.inf):
+            model = self.path("nonfinite.h5")
+            shutil.copy(fixture().file("model.h5"), model)
+            with h5py.File(model, "r+") as f:
+                names = []
+                f.visit(lambda name: names.append(name)
+                        if isinstance(f[name], h5py.Dataset) and name.startswith("encoder")
+                        else None)
+                dataset = f[names[0]]
+                values = dataset[...]
+                values.flat[len(values.flat) // 2] = value
+                dataset[...] = values
+            for stage in ("encode", "evaluate"):
+                self.check_failure(stage, dict(self.inputs, model=model), 4, ["nonfinite.h5"],
+                                   "%s in a weight" % value)
+            os.remove(model)
+
+    def test_empty_data_file(self):
+        empty = self.path("empty.h5")
+        shutil.copy(fixture().file("data.h5"), empty)
+        with h5py.File(empty, "r+") as f:
+            for name in list(f.keys()):
+                dataset = f[name]
+                shape, dtype = (0,) + dataset.shape[1:], dataset.dtype
+                attrs = dict(dataset.attrs)
+                del f[name]
+                created = f.create_dataset(name, shape=shape, dtype=dtype,
+                                           maxshape=(None,) + shape[1:],
+                                           chunks=(1,) + shape[1:])
+                for key, value in attrs.items():
+                    created.attrs[key] = value
+            f.attrs["rows"] = np.int64(0)
+        for ranks in (1, 4):
+            self.check_failure("train", dict(self.inputs, data=empty), ranks, ["empty.h5"],
+                               "no rows")
+
+
+# Open MPI's own MPI-IO component (OMPIO) prints its write errors to stderr before aepipe's
+# error line, and mpirun may log a failed help message when a rank calls MPI_Abort (a write
+# that failed inside a collective ends the job that way); they are the library's lines.
+OMPIO_LINES = ("mca_fbtl_posix_pwritev:", "vulcan_write_all:", "mca_fcoll_")
+LAUNCHER_LOG = re.compile(r"^\[[^]]+\] \[\[\d+,\d+\],\d+\] ORTE_ERROR_LOG: ")
+
+
+def mount_tmpfs(folder, options):
+    """Mounts a tmpfs at FOLDER; False where this process may not mount (not root)."""
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", folder],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return result.returncode == 0
+
+
+class FullDiskTests(E2ETestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.inputs = {role: fixture().file(name) for role, name in ROLE_FILES.items()}
+        self.mounted = self.path("mounted")
+        os.mkdir(self.mounted)
+
+    def mount(self, options):
+        if not mount_tmpfs(self.mounted, options):
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mounted])
+
+    def check(self, args, ranks, output, mentions):
+        before = {path: sha256(path) for path in self.inputs.values()}
+        result = self.aepipe(args + ["--quiet"], ranks=ranks, timeout=FAIL_WITHIN * 4)
+        result.stderr = "\n".join(line for line in result.stderr.splitlines()
+                                  if not line.startswith(OMPIO_LINES)
+                                  and not LAUNCHER_LOG.match(line))
+        with self.subTest(command=args[0], ranks=ranks):
+            self.assertFailed(result, mentions=mentions, output=output,
+                              max_seconds=FAIL_WITHIN)
+            self.assertEqual(leftovers(self.mounted), [])
+            for path, digest in before.items():
+                self.assertEqual(sha256(path), digest, "%s changed" % path)
+
+    def test_full_disk(self):
+        # 64 KiB: the data file (about 300 KB deflated) and decoded images (784 KB) cannot fit.
+        self.mount("size=64k")
+        for ranks in (1, 4):
+            output = os.path.join(self.mounted, "data.h5")
+            self.check(["ingest", "--input", fixture().file("images.idx"), "--output", output],
+                       ranks, output, ["data.h5"])
+            output = os.path.join(self.mounted, "decoded.h5")
+            self.check(["decode", "--input", self.inputs["codes"], "--model",
+                        self.inputs["model"], "--output", output], ranks, output,
+                       ["decoded.h5"])
+
+    def test_read_only_output_folder(self):
+        self.mount("size=1m,ro")
+        for ranks in (1, 4):
+            output = os.path.join(self.mounted, "codes.h5")
+            self.check(["encode", "--input", self.inputs["data"], "--model",
+                        self.inputs["model"], "--output", output], ranks, output, ["mounted"])
+
+
+class KilledRankTests(E2ETestCase):
+    """SIGKILL of one rank in the middle of training."""
+
+    NET = ["--arch", "784-256-32", "--batch", "50", "--epochs", "30", "--threads", "1",
+           "--checkpoint-every", "20", "--input"]
+
+    def train_args(self, output):
+        return ["train", "-q"] + self.NET + [fixture().file("data.h5"), "--output", output]
+
+    def rank_pid(self, launcher_pid, rank):
+        """The pid of RANK among the launcher's children (from OMPI_COMM_WORLD_RANK)."""
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                if parent != launcher_pid:
+                    continue
+                with open("/proc/%s/environ" % entry, "rb") as f:
+                    environment = f.read().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            if b"OMPI_COMM_WORLD_RANK=%d" % rank in environment:
+                return int(entry)
+        return None
+
+    def test_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run(self):
+        ranks = 2
+        straight = self.path("straight.h5")
+        self.assertSucceeded(self.aepipe(self.train_args(straight), ranks=ranks, timeout=300))
+
+        output = self.path("model.h5")
+        command = [MPIEXEC, "-n", str(ranks)] + launcher_flags() + [AEPIPE] + self.train_args(
+            output)
+        process = subprocess.Popen(command, env=_mpi_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            checkpoint = output + ".checkpoint"
+            deadline = time.monotonic() + 120
+            while not os.path.exists(checkpoint) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(os.path.exists(checkpoint), "no checkpoint was written")
+            time.sleep(0.3)  # into the next steps
+            victim = self.rank_pid(process.pid, 1)
+            self.assertIsNotNone(victim, "rank 1 not found among mpiexec's children")
+            os.kill(victim, signal.SIGKILL)
+            killed_at = time.monotonic()
+            _, stderr = process.communicate(timeout=60)
+            ended_after = time.monotonic() - killed_at
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.assertNotEqual(process.returncode, 0, stderr.decode())
+        self.assertLess(ended_after, 30, "the job took %.1f s to end" % ended_after)
+        self.assertFalse(os.path.exists(output), "a model after a killed run")
+        self.assertTrue(os.path.exists(checkpoint), "the checkpoint is gone")
+
+        result = self.aepipe(self.train_args(output) + ["--resume"], ranks=ranks, timeout=300)
+        self.assertSucceeded(result)
+        a, b = parameters(straight), parameters(output)
+        for key in a:
+            self.assertTrue(np.array_equal(a[key], b[key]), key)
+
+
+def tearDownModule():
+    if FIXTURE is not None:
+        shutil.rmtree(FIXTURE.folder, True)
+
+
+if __name__ == "__main__":
+    main()
