@@ -19,7 +19,7 @@ std::string training_input(const std::string& config) {
 
 PcaBaseline fit_pca_baseline(const nn::LoadedModel& model, const std::string& baseline_data,
                              const std::string& fallback, std::uint64_t seed,
-                             const mpi::Communicator& comm) {
+                             const mpi::Communicator& comm, Eigen::Index components) {
   PcaBaseline baseline;
   baseline.source = baseline_data.empty() ? training_input(model.info.config) : baseline_data;
   // A file given by name must be readable (the reader says why not); only the training data
@@ -46,9 +46,27 @@ PcaBaseline fit_pca_baseline(const nn::LoadedModel& model, const std::string& ba
   const auto dim = static_cast<Eigen::Index>(reader.shape().bytes());
   baseline.normalisation.mean = Eigen::VectorXf::Zero(dim);
   baseline.normalisation.scale = Eigen::VectorXf::Ones(dim);
-  baseline.fit = nn::fit_pca(reader, rows, baseline.normalisation,
-                             model.network->architecture().code_size(), comm);
+  if (components <= 0) components = model.network->architecture().code_size();
+  baseline.fit = nn::fit_pca(reader, rows, baseline.normalisation, components, comm);
   return baseline;
+}
+
+PcaBaseline& PcaBaselineCache::fit(const nn::LoadedModel& model, const std::string& baseline_data,
+                                   const std::string& fallback, std::uint64_t seed,
+                                   const mpi::Communicator& comm, Eigen::Index components) {
+  // The same on every rank: the key is made of arguments and the model's stored config.
+  const std::string data =
+      baseline_data.empty() ? training_input(model.info.config) : baseline_data;
+  if (components <= 0) components = model.network->architecture().code_size();
+  for (auto& entry : fitted_)
+    // The fallback only matters to a fit that used it (the training data was gone).
+    if (entry.data == data && entry.components == components && entry.seed == seed &&
+        (!entry.baseline->in_sample || entry.fallback == fallback))
+      return *entry.baseline;
+  auto baseline = std::make_unique<PcaBaseline>(
+      fit_pca_baseline(model, baseline_data, fallback, seed, comm, components));
+  fitted_.push_back({data, fallback, components, seed, std::move(baseline)});
+  return *fitted_.back().baseline;
 }
 
 }  // namespace aepipe::stages

@@ -97,6 +97,7 @@ report::Section note_section(const std::string& id, const std::string& title,
 }
 
 std::vector<report::Section> model_sections(const ReportOptions& options, ReportFolder& folder,
+                                            PcaBaselineCache& baselines,
                                             const StageContext& context) {
   const auto& comm = context.comm;
   if (options.model.empty())
@@ -112,7 +113,7 @@ std::vector<report::Section> model_sections(const ReportOptions& options, Report
   });
   sections[1] = options.input.empty() ? note_section("reconstructions", "Reconstructions",
                                                      "No test images given (--input data.h5).")
-                                      : samples_section(options, model, folder, context);
+                                      : samples_section(options, model, folder, baselines, context);
   return sections;
 }
 
@@ -145,8 +146,9 @@ void run_report(const ReportOptions& given, const StageContext& context) {
   });
   ReportFolder folder(temporary);
 
-  std::vector<report::Section> sections = model_sections(options, folder, context);
-  sections.push_back(codec_section(options, facts.metrics, folder, context));
+  PcaBaselineCache baselines;  // fitted for the reconstructions, reused by the codec chart
+  std::vector<report::Section> sections = model_sections(options, folder, baselines, context);
+  sections.push_back(codec_section(options, facts.metrics, folder, baselines, context));
   sections.push_back(
       options.neighbours.empty()
           ? note_section("retrieval", "Retrieval", "No neighbours file given (--neighbours).")

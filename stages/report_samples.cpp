@@ -57,7 +57,8 @@ std::vector<std::uint8_t> reconstruct(nn::Autoencoder<float>& network,
 }
 
 report::Section samples_section(const ReportOptions& options, const nn::LoadedModel& model,
-                                ReportFolder& folder, const StageContext& context) {
+                                ReportFolder& folder, PcaBaselineCache& baselines,
+                                const StageContext& context) {
   const auto& comm = context.comm;
   report::Section section{"reconstructions", "Reconstructions", ""};
   const data::DataFileReader reader =
@@ -66,9 +67,9 @@ report::Section samples_section(const ReportOptions& options, const nn::LoadedMo
   mpi::collectively(comm, [&] {
     if (reader.rows() == 0) throw Error(cat(options.input, " holds no images"));
   });
-  std::optional<PcaBaseline> pca;
+  PcaBaseline* pca = nullptr;
   if (model.info.kind != "pca")
-    pca = fit_pca_baseline(model, options.baseline_data, options.input, context.common.seed, comm);
+    pca = &baselines.fit(model, options.baseline_data, options.input, context.common.seed, comm);
 
   mpi::collectively(comm, [&] {
     if (!comm.is_root()) return;

@@ -7,6 +7,7 @@
 #include "nn/model_file.hpp"
 #include "report/html.hpp"
 #include "stages/context.hpp"
+#include "stages/pca_baseline.hpp"
 #include "stages/report.hpp"
 #include "stages/report_folder.hpp"
 
@@ -22,6 +23,7 @@ std::vector<std::uint8_t> reconstruct(nn::Autoencoder<float>& network,
                                       const std::vector<std::uint8_t>& pixels, Eigen::Index count);
 
 report::Section samples_section(const ReportOptions& options, const nn::LoadedModel& model,
-                                ReportFolder& folder, const StageContext& context);
+                                ReportFolder& folder, PcaBaselineCache& baselines,
+                                const StageContext& context);
 
 }  // namespace aepipe::stages

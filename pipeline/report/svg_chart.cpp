@@ -54,6 +54,26 @@ std::string text_element(double x, double y, const std::string& anchor, const st
          extra + ">" + escape_html(text) + "</text>\n";
 }
 
+// Where each series' legend entry goes: left to right under the title, wrapped onto another
+// row of kLegendRow pixels when the next would pass the right edge.
+constexpr double kLegendRow = 18;
+double legend_width(const Series& series) {
+  return 28 + 7.0 * static_cast<double>(series.name.size());
+}
+std::vector<std::pair<double, double>> legend_places(const Chart& chart) {
+  std::vector<std::pair<double, double>> places;
+  double x = kLeft, y = 28;
+  for (const auto& series : chart.series) {
+    if (x > kLeft && x + legend_width(series) > chart.width - kRight) {
+      x = kLeft;
+      y += kLegendRow;
+    }
+    places.emplace_back(x, y);
+    x += legend_width(series);
+  }
+  return places;
+}
+
 std::string line_element(double x1, double y1, double x2, double y2, const std::string& stroke) {
   return "<line x1=\"" + number(x1) + "\" y1=\"" + number(y1) + "\" x2=\"" + number(x2) +
          "\" y2=\"" + number(y2) + "\" stroke=\"" + stroke + "\"/>\n";
@@ -100,7 +120,9 @@ std::string format_tick(double value, double step) {
 
 std::string render_svg(const Chart& chart) {
   const double width = chart.width, height = chart.height;
-  const double plot_width = width - kLeft - kRight, plot_height = height - kTop - kBottom;
+  const auto legend = legend_places(chart);
+  const double top = kTop + (legend.empty() ? 0.0 : legend.back().second - 28);
+  const double plot_width = width - kLeft - kRight, plot_height = height - top - kBottom;
   const Extent extent = extent_of(chart);
   const Axis x_axis = nice_axis(extent.x_min, extent.x_max, 6);
   const Axis y_axis = nice_axis(extent.y_min, extent.y_max, 5);
@@ -108,7 +130,7 @@ std::string render_svg(const Chart& chart) {
     return kLeft + (x - x_axis.low) / (x_axis.high - x_axis.low) * plot_width;
   };
   const auto py = [&](double y) {
-    return kTop + plot_height - (y - y_axis.low) / (y_axis.high - y_axis.low) * plot_height;
+    return top + plot_height - (y - y_axis.low) / (y_axis.high - y_axis.low) * plot_height;
   };
 
   std::string out = "<svg class=\"chart\" data-chart=\"" + escape_html(chart.id) + "\" width=\"" +
@@ -118,23 +140,21 @@ std::string render_svg(const Chart& chart) {
                     escape_html(chart.title) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   out += text_element(kLeft, 18, "start", chart.title, " font-size=\"14\" font-weight=\"bold\"");
   for (const double tick : x_axis.ticks) {
-    out += line_element(px(tick), kTop, px(tick), kTop + plot_height, "#e4e4e4");
-    out +=
-        text_element(px(tick), kTop + plot_height + 16, "middle", format_tick(tick, x_axis.step));
+    out += line_element(px(tick), top, px(tick), top + plot_height, "#e4e4e4");
+    out += text_element(px(tick), top + plot_height + 16, "middle", format_tick(tick, x_axis.step));
   }
   for (const double tick : y_axis.ticks) {
     out += line_element(kLeft, py(tick), kLeft + plot_width, py(tick), "#e4e4e4");
     out += text_element(kLeft - 6, py(tick) + 4, "end", format_tick(tick, y_axis.step));
   }
-  out += "<rect x=\"" + number(kLeft) + "\" y=\"" + number(kTop) + "\" width=\"" +
+  out += "<rect x=\"" + number(kLeft) + "\" y=\"" + number(top) + "\" width=\"" +
          number(plot_width) + "\" height=\"" + number(plot_height) +
          "\" fill=\"none\" stroke=\"#444\"/>\n";
   out += text_element(kLeft + plot_width / 2, height - 12, "middle", chart.x_label);
-  const double label_y = kTop + plot_height / 2;
+  const double label_y = top + plot_height / 2;
   out += text_element(16, label_y, "middle", chart.y_label,
                       " transform=\"rotate(-90 16 " + number(label_y) + ")\"");
 
-  double legend_x = kLeft;
   for (std::size_t s = 0; s < chart.series.size(); ++s) {
     const Series& series = chart.series[s];
     const std::string colour = kColours[s % kColourCount];
@@ -150,11 +170,11 @@ std::string render_svg(const Chart& chart) {
       out += "<polyline data-series=\"" + name + "\" fill=\"none\" stroke=\"" + colour +
              "\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
     out += "<g data-markers=\"" + name + "\" fill=\"" + colour + "\">" + markers + "</g>\n";
-    // Legend: a swatch and the name, left to right under the title.
-    out += "<rect x=\"" + number(legend_x) + "\" y=\"28\" width=\"12\" height=\"12\" fill=\"" +
-           colour + "\"/>\n";
-    out += text_element(legend_x + 16, 38, "start", series.name);
-    legend_x += 28 + 7.0 * static_cast<double>(series.name.size());
+    // Legend: a swatch and the name.
+    const auto [legend_x, legend_y] = legend[s];
+    out += "<rect x=\"" + number(legend_x) + "\" y=\"" + number(legend_y) +
+           "\" width=\"12\" height=\"12\" fill=\"" + colour + "\"/>\n";
+    out += text_element(legend_x + 16, legend_y + 10, "start", series.name);
   }
   return out + "</svg>\n";
 }

@@ -100,6 +100,38 @@ TEST(ReportSvg, PointsFallInsideThePlotArea) {
   EXPECT_EQ(seen, 2);
 }
 
+TEST(ReportSvg, LongLegendsWrapAndPushThePlotDown) {
+  Chart chart{"c", "t", "x", "y", {}, 400, 300};
+  const std::vector<std::string> names = {"this model", "PCA 30-d", "JPEG (stb, mosaic)",
+                                          "PCA (table)"};
+  for (const auto& name : names) chart.series.push_back({name, {0.1, 0.5}, {17, 25}, true});
+  const std::string svg = render_svg(chart);
+  // Legend swatches: the 12 x 12 rects; each entry (swatch, gap, about 7 pixels per
+  // character) ends inside the chart's width less its right margin.
+  const std::regex swatch("<rect x=\"([-0-9.]+)\" y=\"([-0-9.]+)\" width=\"12\"");
+  std::vector<double> rows;
+  std::size_t seen = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), swatch); it != std::sregex_iterator();
+       ++it, ++seen) {
+    ASSERT_LT(seen, names.size());
+    EXPECT_LE(std::stod((*it)[1]) + 28 + 7.0 * static_cast<double>(names[seen].size()), 400 - 20)
+        << names[seen];
+    rows.push_back(std::stod((*it)[2]));
+  }
+  ASSERT_EQ(seen, names.size());
+  EXPECT_EQ(rows.front(), 28);
+  EXPECT_GT(rows.back(), 28);  // wrapped
+  // The plot area starts below the last legend row.
+  const std::regex plot("<rect x=\"72.0\" y=\"([-0-9.]+)\" width=\"[-0-9.]+\" height");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(svg, match, plot));
+  EXPECT_GT(std::stod(match[1]), rows.back() + 12);
+  // One short series stays on one row under the title, the plot at its usual place.
+  const std::string one = render_svg({"c", "t", "x", "y", {{"s", {1}, {2}, true}}, 400, 300});
+  ASSERT_TRUE(std::regex_search(one, match, plot));
+  EXPECT_EQ(std::stod(match[1]), 48);
+}
+
 TEST(ReportSvg, TextIsEscaped) {
   Chart chart{"x\"y", "a < b", "bits & pixels", "<dB>", {{"PCA <32>", {1}, {2}, true}}, 560, 340};
   const std::string svg = render_svg(chart);
