@@ -31,7 +31,10 @@ if [[ ! -f $data/database.h5 || ! -f $data/queries.h5 ]]; then
   /usr/bin/python3 "$root/bench/search/make_codes.py" "$data"
 fi
 
-AEPIPE_BUILD_DIR=$build bash "$root/scripts/build.sh" -DAEPIPE_BUILD_BENCH=ON >/dev/null
+# Only the target it runs (not the tests): bench/run_all.sh calls this script on a fresh checkout.
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo} \
+  -DAEPIPE_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j "$(nproc)" --target aepipe_search_bench >/dev/null
 # One thread everywhere: oneDNN and faiss (OpenMP), BLAS; no CPU-model overrides.
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
