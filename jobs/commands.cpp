@@ -180,7 +180,7 @@ class EncodeCommand final : public Command {
         "(default 0: float32)")("dense", po::bool_switch(&o.dense),
                                 "store top-k codes densely instead of as indices + values")(
         "deflate", po::value(&o.deflate)->value_name("0-9"),
-        "zlib level of the code datasets (default 9)")(
+        "zlib level of the code datasets (default 6)")(
         "sample-rows", po::value(&o.sample_rows)->value_name("N"),
         "rows whose codes fit the quantiser (default 65536, evenly spaced)");
   }

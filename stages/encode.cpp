@@ -17,36 +17,63 @@
 namespace aepipe::stages {
 namespace {
 
+// Codes of one round's rows, kept from the sampling pass for the writing pass.
+struct RoundCodes {
+  Eigen::MatrixXf codes, kept;
+};
+
 // Per-dimension samples of the codes of every stride-th row, gathered on every rank in the
 // same order whatever the rank count (a row's code does not depend on P, and the sorted
 // samples do not depend on the order they arrive in).
+//
+// With stride 1 every row is encoded here, exactly as the writing pass would (whole chunks,
+// blocks from the chunk's first row): those codes are kept in `reuse` when it is given, so
+// the data is encoded once. With a larger stride only the sampled rows are encoded, in
+// blocks counted from the chunk's first sampled row (still independent of P).
 std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
                                              const nn::Normalisation& normalisation,
                                              const data::DataFileReader& reader,
                                              const ChunkRounds& rounds, std::int64_t stride,
-                                             bool sparse, const mpi::Communicator& comm) {
+                                             bool sparse, const mpi::Communicator& comm,
+                                             std::vector<RoundCodes>* reuse) {
   const Eigen::Index k = network.architecture().code_size();
   // Pairs (dimension, value) of this rank's sampled rows.
   std::vector<float> local;
   mpi::collectively(comm, [&] {
-    std::vector<std::uint8_t> pixels;
+    std::vector<std::uint8_t> pixels, sampled;
     Eigen::MatrixXf codes, kept;
+    const auto row_bytes = static_cast<std::size_t>(reader.row_bytes());
     for (std::int64_t round = 0; round < rounds.rounds(comm.size()); ++round) {
       const auto [first, count] = rounds.rows_of(round, comm.rank(), comm.size());
+      if (reuse) reuse->emplace_back();
       if (count == 0) continue;
       // Only chunks holding a sampled row are read.
       const std::int64_t first_sample = (first + stride - 1) / stride * stride;
       if (first_sample >= first + count) continue;
       pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
       reader.read_images(first, count, pixels.data());
-      codec::encode_pixels(network, normalisation, pixels.data(), count, codes,
-                           sparse ? &kept : nullptr);
-      for (std::int64_t row = first_sample; row < first + count; row += stride)
+      const std::int64_t samples = (first + count - first_sample + stride - 1) / stride;
+      const std::uint8_t* rows = pixels.data();
+      if (stride > 1) {
+        sampled.resize(static_cast<std::size_t>(samples) * row_bytes);
+        for (std::int64_t i = 0; i < samples; ++i)
+          std::memcpy(sampled.data() + static_cast<std::size_t>(i) * row_bytes,
+                      pixels.data() +
+                          static_cast<std::size_t>(first_sample - first + i * stride) * row_bytes,
+                      row_bytes);
+        rows = sampled.data();
+      }
+      codec::encode_pixels(network, normalisation, rows, samples, codes, sparse ? &kept : nullptr);
+      for (std::int64_t i = 0; i < samples; ++i)
         for (Eigen::Index j = 0; j < k; ++j) {
-          if (sparse && kept(j, row - first) == 0.0f) continue;
+          if (sparse && kept(j, i) == 0.0f) continue;
           local.push_back(static_cast<float>(j));
-          local.push_back(codes(j, row - first));
+          local.push_back(codes(j, i));
         }
+      if (reuse) {
+        reuse->back().codes = codes;
+        if (sparse) reuse->back().kept = kept;
+      }
     }
   });
   std::vector<char> gathered = mpi::or_abort(comm, [&] {
@@ -98,11 +125,19 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
   const ChunkRounds rounds{reader.rows(), reader.chunk_rows()};
 
   std::optional<codec::Quantiser> quantiser;
+  std::vector<RoundCodes> encoded;  // per round of this rank, when the sampling pass kept them
   if (options.bits > 0) {
     const std::int64_t stride =
         std::max<std::int64_t>(1, (reader.rows() + options.sample_rows - 1) / options.sample_rows);
-    auto samples =
-        sample_codes(network, normalisation, reader, rounds, stride, layout.sparse(), comm);
+    // Every row sampled (at most --sample-rows rows): keep their codes for the writing pass
+    // unless they would take more than 256 MiB.
+    constexpr double kMaxKeptBytes = 256.0 * (1 << 20);
+    const bool keep = stride == 1 && static_cast<double>(reader.rows()) *
+                                             static_cast<double>(layout.code_size) * 4.0 *
+                                             (layout.sparse() ? 2.0 : 1.0) <=
+                                         kMaxKeptBytes;
+    auto samples = sample_codes(network, normalisation, reader, rounds, stride, layout.sparse(),
+                                comm, keep ? &encoded : nullptr);
     codec::Quantiser fitted;
     mpi::collectively(comm, [&] {
       if (comm.is_root()) fitted = codec::fit_quantiser(samples, options.bits);
@@ -125,10 +160,15 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
   for (std::int64_t round = 0; round < rounds.rounds(comm.size()); ++round) {
     const auto [first, count] = rounds.rows_of(round, comm.rank(), comm.size());
     mpi::collectively(comm, [&] {
-      pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
-      if (count > 0) reader.read_images(first, count, pixels.data());
       labels = reader.read_labels(first, count);
       if (layout.tiles) tiles = reader.read_tiles(first, count);
+      if (!encoded.empty()) {
+        codes = std::move(encoded[static_cast<std::size_t>(round)].codes);
+        kept = std::move(encoded[static_cast<std::size_t>(round)].kept);
+        if (count > 0 && codes.cols() == count) return;  // kept by the sampling pass
+      }
+      pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
+      if (count > 0) reader.read_images(first, count, pixels.data());
       codec::encode_pixels(network, normalisation, pixels.data(), count, codes,
                            layout.sparse() ? &kept : nullptr);
     });

@@ -17,7 +17,7 @@ struct EncodeOptions {
   std::string output;
   int bits = 0;                        // 0: float32 codes
   bool dense = false;                  // store top-k codes densely
-  int deflate = 9;                     // zlib level of the code datasets
+  int deflate = 6;                     // zlib level of the code datasets
   std::int64_t sample_rows = 1 << 16;  // at most this many rows fit the quantiser
 };
 
