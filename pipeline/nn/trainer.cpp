@@ -125,6 +125,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
     std::int64_t step_in_epoch = epoch == first_epoch ? first_step : 0;
     stream.start_epoch(epoch + phase.epoch_offset, step_in_epoch);
     double loss_sum = 0, samples = 0, seconds_before = 0, lr = schedule.rate(global_step);
+    double allreduce_seconds = 0;  // this rank's time in the gradient allreduce (and its wait)
     if (resume && epoch == first_epoch) {  // the part of this epoch run before the stop
       loss_sum = resume->epoch_loss_sum;
       samples = resume->epoch_samples;
@@ -200,6 +201,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
           piece_sum.assign(network.gradients().begin(), network.gradients().end());
         }
       }
+      const auto allreduce_start = Clock::now();
       if (exact) {
         if (pieces == 0) gradient_sum.reset(network.parameters().size());  // no rows here
         gradient_sum.allreduce(comm_);
@@ -212,6 +214,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         if (pieces == 0) std::fill(network.gradients().begin(), network.gradients().end(), 0.0f);
         comm_.allreduce_sum(network.gradients());
       }
+      allreduce_seconds += std::chrono::duration<double>(Clock::now() - allreduce_start).count();
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
       comm_.allreduce_sum(std::span<double>(shared, 2));
       const double loss =
@@ -260,17 +263,23 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                    history.validation_loss.back(), validation.sse_per_image,
                    history.samples_per_s.back());
     mpi::collectively(comm_, [&] {
-      metrics_.write(JsonObject()
-                         .add("stage", "train")
-                         .add("event", "epoch")
-                         .add("phase", phase.name)
-                         .add("epoch", epoch + 1)
-                         .add("train_loss", history.train_loss.back())
-                         .add("validation_loss", history.validation_loss.back())
-                         .add("validation_sse_per_image", validation.sse_per_image)
-                         .add("learning_rate", lr)
-                         .add("samples_per_s", history.samples_per_s.back())
-                         .add("seconds", seconds));
+      metrics_.write(
+          JsonObject()
+              .add("stage", "train")
+              .add("event", "epoch")
+              .add("phase", phase.name)
+              .add("epoch", epoch + 1)
+              .add("train_loss", history.train_loss.back())
+              .add("validation_loss", history.validation_loss.back())
+              .add("validation_sse_per_image", validation.sse_per_image)
+              .add("learning_rate", lr)
+              .add("samples_per_s", history.samples_per_s.back())
+              .add("seconds", seconds)
+              // Rank 0's share of the epoch's steps spent in the gradient allreduce,
+              // waiting for slower ranks included (0 on one rank).
+              .add("allreduce_share", seconds > seconds_before
+                                          ? allreduce_seconds / (seconds - seconds_before)
+                                          : 0.0));
     });
     const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step,
                               comm_.size(),     0, 0,  0};
