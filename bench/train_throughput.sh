@@ -85,7 +85,10 @@ aepipe_train() {  # name ranks threads batch micro-batch
   local name=$1 ranks=$2 threads=$3 batch=$4 micro=$5
   rm -f "$work"/model.h5* "$work/metrics.jsonl" "$work"/rss.*
   # shellcheck disable=SC2016
-  if ! "${CLEAN_ENV[@]}" OMP_NUM_THREADS="$threads" mpirun -np "$ranks" \
+  # Open MPI binds a rank to one core by default: a rank's threads need --bind-to none.
+  local binding=()
+  ((threads > 1)) && binding=(--bind-to none)
+  if ! "${CLEAN_ENV[@]}" OMP_NUM_THREADS="$threads" mpirun -np "$ranks" "${binding[@]}" \
     sh -c 'exec /usr/bin/time -f "%M %e %U %S" -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$work/rss" \
     "$aepipe" train -q --force --input "$work/train.h5" --output "$work/model.h5" \
     --arch "$arch" --epochs 1 --batch "$batch" --micro-batch "$micro" --threads "$threads" \

@@ -5,6 +5,7 @@
 #include "mpi/agreement.hpp"
 #include "nn/gemm.hpp"
 #include "util/error.hpp"
+#include "util/report.hpp"
 
 namespace aepipe::jobs {
 namespace {
@@ -82,6 +83,19 @@ void run_parsed_command(Command& command, const stages::CommonOptions& common,
                         const mpi::Communicator& comm,
                         std::shared_ptr<std::vector<JsonObject>> events) {
   nn::set_compute_threads(common.threads, comm.ranks_on_node());
+  // mpirun binds each rank to one core by default (Open MPI, 2 ranks or fewer): threads asked
+  // for beyond the rank's CPUs share them and gain nothing. Said once per job (a job runs
+  // several stages), by the lowest such rank.
+  static bool warned = false;
+  const int cpus = nn::available_cpus();
+  const int short_rank = comm.allreduce_min(common.threads > cpus ? comm.rank() : comm.size());
+  if (short_rank == comm.rank() && !warned)
+    print_warning(cat("--threads ", common.threads, " but this rank may run on ", cpus,
+                      cpus == 1 ? " CPU" : " CPUs",
+                      " (its affinity mask), so the threads share it: launch with mpirun "
+                      "--bind-to none (or --map-by slot:PE=N), or srun --cpus-per-task=N"),
+                  comm.rank());
+  if (short_rank < comm.size()) warned = true;
   stages::StageContext context{comm, common, MetricsLog(common.metrics, comm.is_root())};
   if (events) context.metrics.record_into(std::move(events));
   mpi::collectively(comm, [&] { context.metrics.check_writable(); });

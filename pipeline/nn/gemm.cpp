@@ -74,13 +74,14 @@ void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, 
     c_map.noalias() += alpha * a_map.transpose() * b_map.transpose();
 }
 
+int available_cpus() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+}
+
 void set_compute_threads(int threads, int ranks_on_node) {
-  if (threads <= 0) {
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    const int available = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-    threads = std::max(1, available / std::max(1, ranks_on_node));
-  }
+  if (threads <= 0) threads = std::max(1, available_cpus() / std::max(1, ranks_on_node));
   omp_set_num_threads(threads);
 }
 int compute_threads() {

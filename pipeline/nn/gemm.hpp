@@ -39,5 +39,7 @@ void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b, Tr
 // on the node, so ranks never fight over cores (spinning OpenMP threads slow everyone).
 void set_compute_threads(int threads, int ranks_on_node);
 int compute_threads();
+// CPUs this process may run on (its affinity mask: mpirun's binding, Slurm's allocation).
+int available_cpus();
 
 }  // namespace aepipe::nn
