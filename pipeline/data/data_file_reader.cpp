@@ -1,5 +1,6 @@
 #include "data/data_file_reader.hpp"
 
+#include "data/image_codec.hpp"
 #include "h5/check.hpp"
 #include "h5/format.hpp"
 #include "util/error.hpp"
@@ -16,6 +17,11 @@ DataFileReader::DataFileReader(const std::string& path)
   h5::Handle type = images_->file_type();
   if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1)
     throw Error(cat(images_->where(), " is not uint8"));
+  // Bounded before the int conversion: a damaged header can hold any 64-bit size.
+  const auto max_pixels = static_cast<hsize_t>(kMaxImagePixels);
+  if (dims[1] > max_pixels || dims[2] > max_pixels || dims[1] * dims[2] > max_pixels || dims[3] > 4)
+    throw Error(cat(images_->where(), " holds images of ", dims[1], "x", dims[2], "x", dims[3],
+                    ", more than ", kMaxImagePixels, " pixels or 4 channels"));
   shape_ = {static_cast<int>(dims[1]), static_cast<int>(dims[2]), static_cast<int>(dims[3])};
   rows_ = static_cast<std::int64_t>(dims[0]);
   if (shape_.bytes() == 0) throw Error(cat(images_->where(), " holds empty images"));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "data/image_codec.hpp"
 #include "h5/check.hpp"
 #include "h5/dataset.hpp"
 #include "h5/strings.hpp"
@@ -25,12 +26,17 @@ class Hdf5Source final : public ImageSource {
     if (dims.size() != 3 && dims.size() != 4)
       throw Error(cat(images_.where(), " has ", dims.size(),
                       " dimensions; images must be [N, H, W] or [N, H, W, C]"));
-    shape_ = {static_cast<int>(dims[1]), static_cast<int>(dims[2]),
-              dims.size() == 4 ? static_cast<int>(dims[3]) : 1};
-    if (shape_.height == 0 || shape_.width == 0)
-      throw Error(cat(images_.where(), " holds images of size ", shape_.height, "x", shape_.width));
-    if (shape_.channels != 1 && shape_.channels != 3)
-      throw Error(cat(images_.where(), " has ", shape_.channels, " channels (1 or 3 supported)"));
+    const hsize_t height = dims[1], width = dims[2], channels = dims.size() == 4 ? dims[3] : 1;
+    if (height == 0 || width == 0)
+      throw Error(cat(images_.where(), " holds images of size ", height, "x", width));
+    // Bounded before the int conversion: a damaged header can hold any 64-bit size.
+    const auto max_pixels = static_cast<hsize_t>(kMaxImagePixels);
+    if (height > max_pixels || width > max_pixels || height * width > max_pixels)
+      throw Error(cat(images_.where(), " holds images of ", height, "x", width,
+                      " pixels, more than the limit of ", kMaxImagePixels));
+    if (channels != 1 && channels != 3)
+      throw Error(cat(images_.where(), " has ", channels, " channels (1 or 3 supported)"));
+    shape_ = {static_cast<int>(height), static_cast<int>(width), static_cast<int>(channels)};
     h5::Handle type = images_.file_type();
     const H5T_class_t kind = H5Tget_class(type.get());
     if (kind != H5T_INTEGER && kind != H5T_FLOAT)

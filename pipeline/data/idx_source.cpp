@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "data/idx_file.hpp"
+#include "data/image_codec.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::data {
@@ -22,13 +23,18 @@ class IdxSource final : public ImageSource {
                       ": IDX images must have 3 dimensions [N, H, W] or 4 [N, H, W, "
                       "C], found ",
                       header.dims.size()));
-    shape_ = {static_cast<int>(header.dims[1]), static_cast<int>(header.dims[2]),
-              header.dims.size() == 4 ? static_cast<int>(header.dims[3]) : 1};
-    if (shape_.height == 0 || shape_.width == 0)
-      throw Error(cat(images_path, ": images of size ", shape_.height, "x", shape_.width));
-    if (shape_.channels != 1 && shape_.channels != 3)
-      throw Error(
-          cat(images_path, ": images with ", shape_.channels, " channels (1 or 3 supported)"));
+    const std::uint64_t height = header.dims[1], width = header.dims[2];
+    const std::uint64_t channels = header.dims.size() == 4 ? header.dims[3] : 1;
+    if (height == 0 || width == 0)
+      throw Error(cat(images_path, ": images of size ", height, "x", width));
+    // A gzip'd header can promise anything: refuse what no image decoder would allocate
+    // (and what would not fit the int sizes below).
+    if (height * width > static_cast<std::uint64_t>(kMaxImagePixels))
+      throw Error(cat(images_path, ": images of ", height, "x", width,
+                      " pixels are more than the limit of ", kMaxImagePixels));
+    if (channels != 1 && channels != 3)
+      throw Error(cat(images_path, ": images with ", channels, " channels (1 or 3 supported)"));
+    shape_ = {static_cast<int>(height), static_cast<int>(width), static_cast<int>(channels)};
     if (!labels_path.empty()) {
       labels_.emplace(labels_path);
       if (labels_->header().dims.size() != 1)

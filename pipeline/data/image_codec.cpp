@@ -26,6 +26,14 @@ int byte_count(std::span<const std::uint8_t> bytes, const std::string& path) {
   return static_cast<int>(bytes.size());
 }
 
+// Grey to three equal channels, as stb_image converts.
+Image grey_to_rgb(const Image& grey) {
+  Image rgb{grey.height, grey.width, 3, {}};
+  rgb.pixels.reserve(rgb.bytes());
+  for (const std::uint8_t value : grey.pixels) rgb.pixels.insert(rgb.pixels.end(), 3, value);
+  return rgb;
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
@@ -42,6 +50,8 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
 
 ImageShape probe_image(std::span<const std::uint8_t> bytes, const std::string& path) {
   if (bytes.empty()) throw Error(cat("cannot decode image ", path, ": the file is empty"));
+  if (const std::string damage = check_image_header(bytes); !damage.empty())
+    throw Error(cat("cannot decode image ", path, ": ", damage));
   int width = 0, height = 0, components = 0;
   if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components))
     throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
@@ -58,15 +68,21 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& path,
   if (const std::string damage = check_image_bytes(bytes, path); !damage.empty())
     throw Error(cat("cannot decode image ", path, ": ", damage));
   const int wanted = channels == 0 ? shape.channels : channels;
+  // stb_image's PNM loader converts 16-bit samples (maxval > 255) to another channel count as
+  // if they were bytes, then reads twice that buffer's size (a heap overflow): PNM images are
+  // decoded to their own channel count and converted here.
+  const bool convert_here = sniff_format(bytes) == ImageFormat::kPnm && wanted != shape.channels;
+  const int decoded = convert_here ? shape.channels : wanted;
   int width = 0, height = 0, components = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components,
-                            wanted),
+                            decoded),
       stbi_image_free);
   if (!pixels) throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
-  Image image{height, width, wanted, {}};
+  Image image{height, width, decoded, {}};
   image.pixels.assign(pixels.get(), pixels.get() + image.bytes());
-  return image;
+  if (!convert_here) return image;
+  return wanted == 1 ? to_grayscale(image) : grey_to_rgb(image);
 }
 
 Image resize_image(const Image& image, int height, int width) {

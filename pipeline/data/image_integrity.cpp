@@ -79,6 +79,70 @@ std::string check_png_pixel_stream(std::span<const std::uint8_t> bytes) {
   return "its pixel data ends early (truncated)";
 }
 
+// Where a JPEG's segments start: after 0xFF 0xD8 (SOI), which stb_image accepts after any
+// number of 0xFF fill bytes, so a file starting 0xFF 0xFF ... 0xFF 0xD8 is a JPEG to it.
+// 0 if the bytes do not start like that.
+size_t jpeg_segments_start(std::span<const std::uint8_t> bytes) {
+  if (bytes.empty() || bytes[0] != 0xFF) return 0;
+  size_t at = 1;
+  while (at < bytes.size() && bytes[at] == 0xFF) ++at;
+  return at < bytes.size() && bytes[at] == 0xD8 ? at + 1 : 0;
+}
+
+// stb_image reads a DHT segment's tables (stbi__process_marker) while the segment has bytes
+// left: each a class/id byte, 16 code counts and as many symbols, read on past the segment's
+// end if the counts say so. Counts adding up to more than 256 (the JPEG limit) make it write
+// past its Huffman arrays: memory corruption from a 200-byte file. This follows the same
+// bytes, tables [begin, end) of the segment, and refuses such a table.
+std::string check_huffman_tables(std::span<const std::uint8_t> bytes, size_t begin, size_t end) {
+  for (size_t at = begin; at < end;) {
+    size_t codes = 0;
+    for (size_t i = at + 1; i < at + 17 && i < bytes.size(); ++i) codes += bytes[i];
+    if (codes > 256)
+      return cat("Huffman table at byte ", at, " has ", codes,
+                 " codes, more than the 256 a JPEG allows (corrupted)");
+    at += 17 + codes;
+  }
+  return "";
+}
+
+// stb_image's TGA header test (stbi__tga_test): TGA has no signature, and stb tries it last,
+// on any file no other decoder claimed.
+bool looks_like_tga(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() < 18) return false;
+  const std::uint8_t colour_map = bytes[1], type = bytes[2], bits = bytes[16];
+  if (colour_map > 1) return false;
+  if (colour_map == 1) {
+    if ((type != 1 && type != 9) || (bits != 8 && bits != 16)) return false;
+    const std::uint8_t entry_bits = bytes[7];
+    if (entry_bits != 8 && entry_bits != 15 && entry_bits != 16 && entry_bits != 24 &&
+        entry_bits != 32)
+      return false;
+  } else if (type != 2 && type != 3 && type != 10 && type != 11) {
+    return false;
+  }
+  return little_endian_16(bytes.data() + 12) >= 1 && little_endian_16(bytes.data() + 14) >= 1 &&
+         (bits == 8 || bits == 15 || bits == 16 || bits == 24 || bits == 32);
+}
+
+// "P5|P6 <ws> width <ws> height <ws> maxval": the three values, and `at` left on the byte after
+// maxval. '#' comments run to the end of their line ('\n' or '\r', as stb_image reads them).
+// False if a value is missing.
+bool parse_pnm_header(std::span<const std::uint8_t> bytes, std::uint64_t (&values)[3], size_t& at) {
+  for (auto& value : values) {
+    while (at < bytes.size() && (std::isspace(bytes[at]) || bytes[at] == '#')) {
+      if (bytes[at] == '#')
+        while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') ++at;
+      else
+        ++at;
+    }
+    if (at >= bytes.size() || !std::isdigit(bytes[at])) return false;
+    while (at < bytes.size() && std::isdigit(bytes[at]) && value < (std::uint64_t{1} << 40))
+      value = value * 10 + (bytes[at++] - '0');
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string check_bmp(std::span<const std::uint8_t> bytes) {
@@ -107,20 +171,9 @@ std::string check_bmp(std::span<const std::uint8_t> bytes) {
 }
 
 std::string check_pnm(std::span<const std::uint8_t> bytes) {
-  // "P5|P6 <ws> width <ws> height <ws> maxval <one ws> data", '#' comments to end of line.
   size_t at = 2;
   std::uint64_t values[3] = {0, 0, 0};
-  for (auto& value : values) {
-    while (at < bytes.size() && (std::isspace(bytes[at]) || bytes[at] == '#')) {
-      if (bytes[at] == '#')
-        while (at < bytes.size() && bytes[at] != '\n') ++at;
-      else
-        ++at;
-    }
-    if (at >= bytes.size() || !std::isdigit(bytes[at])) return "has a malformed header";
-    while (at < bytes.size() && std::isdigit(bytes[at]) && value < (std::uint64_t{1} << 40))
-      value = value * 10 + (bytes[at++] - '0');
-  }
+  if (!parse_pnm_header(bytes, values, at)) return "has a malformed header";
   ++at;  // the single whitespace byte before the data
   const std::uint64_t channels = bytes[1] == '6' ? 3 : 1;
   const std::uint64_t expected = at + values[0] * values[1] * channels * (values[2] > 255 ? 2 : 1);
@@ -166,7 +219,7 @@ ImageFormat sniff_format(std::span<const std::uint8_t> bytes) {
   if (bytes.size() >= kPngSignature.size() &&
       std::memcmp(bytes.data(), kPngSignature.data(), kPngSignature.size()) == 0)
     return ImageFormat::kPng;
-  if (bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) return ImageFormat::kJpeg;
+  if (jpeg_segments_start(bytes) > 0) return ImageFormat::kJpeg;
   if (bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M') return ImageFormat::kBmp;
   if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6'))
     return ImageFormat::kPnm;
@@ -201,7 +254,8 @@ std::string check_png(std::span<const std::uint8_t> bytes) {
 
 std::string check_jpeg(std::span<const std::uint8_t> bytes) {
   // Walk the marker segments; after each SOS skip entropy-coded data up to the next marker.
-  size_t at = 2;
+  size_t at = jpeg_segments_start(bytes);
+  if (at == 0) return "does not start with a JPEG start-of-image marker";
   bool seen_frame = false;
   while (true) {
     if (at + 2 > bytes.size()) return "ends before the end-of-image marker (truncated)";
@@ -222,6 +276,9 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
     if (at + 2 + length > bytes.size()) return "ends inside a marker segment (truncated)";
     if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
       seen_frame = true;
+    if (marker == 0xC4)
+      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length); !bad.empty())
+        return bad;
     at += 2 + length;
     if (marker == 0xDA) {  // SOS: entropy-coded data follows
       if (!seen_frame) return "scan before any frame header (corrupted)";
@@ -233,6 +290,44 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
     }
   }
   if (!seen_frame) return "has no frame header (no image)";
+  return "";
+}
+
+std::string check_image_header(std::span<const std::uint8_t> bytes) {
+  if (sniff_format(bytes) == ImageFormat::kPnm) {
+    // stb_image reads these numbers into an int digit by digit, overflowing past 2^31 (undefined
+    // behaviour); it refuses sizes past 2^24 and maxval past 65535 anyway.
+    size_t at = 2;
+    std::uint64_t values[3] = {0, 0, 0};
+    parse_pnm_header(bytes, values, at);
+    for (const std::uint64_t value : values)
+      if (value > (std::uint64_t{1} << 24))
+        return cat("has a header value of ", value, ", more than the limit of ", 1 << 24);
+    return "";
+  }
+  // The segments before the first scan, found the way stb_image's header parser finds them
+  // (stbi__decode_jpeg_header): it steps over stray bytes between segments up to the next
+  // 0xFF, so this does too. Whatever else is wrong is check_jpeg's (or stb's) to say.
+  size_t at = jpeg_segments_start(bytes);
+  if (at == 0) return "";
+  while (at + 4 <= bytes.size()) {
+    const std::uint8_t marker = bytes[at + 1];
+    if (bytes[at] != 0xFF || marker == 0xFF) {
+      ++at;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) break;
+    if (is_standalone(marker)) {
+      at += 2;
+      continue;
+    }
+    const size_t length = (size_t{bytes[at + 2]} << 8) | bytes[at + 3];
+    if (length < 2) break;
+    if (marker == 0xC4)
+      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length); !bad.empty())
+        return bad;
+    at += 2 + length;
+  }
   return "";
 }
 
@@ -253,7 +348,8 @@ std::string check_image_bytes(std::span<const std::uint8_t> bytes, const std::st
   }
   std::string extension = path.size() >= 4 ? path.substr(path.size() - 4) : "";
   for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return extension == ".tga" ? check_tga(bytes) : "";
+  // stb_image decodes whatever passes its TGA header test as TGA, whatever the file's name.
+  return extension == ".tga" || looks_like_tga(bytes) ? check_tga(bytes) : "";
 }
 
 }  // namespace aepipe::data

@@ -25,9 +25,13 @@ std::string check_bmp(std::span<const std::uint8_t> bytes);
 std::string check_pnm(std::span<const std::uint8_t> bytes);
 std::string check_tga(std::span<const std::uint8_t> bytes);
 std::string check_gif(std::span<const std::uint8_t> bytes);
+// Only what stb_image's header probe would trip on (memory errors and undefined behaviour in
+// stb itself): the JPEG Huffman tables before the first scan, PNM header numbers too large for
+// an int. "" for anything else, even a file cut short.
+std::string check_image_header(std::span<const std::uint8_t> bytes);
 
-// Dispatches on the sniffed format (TGA has no signature: by the path's extension); other
-// formats pass (stb's own checks apply).
+// Dispatches on the sniffed format (TGA has no signature: by the path's extension, or by the
+// header test stb_image itself applies); other formats pass (stb's own checks apply).
 std::string check_image_bytes(std::span<const std::uint8_t> bytes, const std::string& path = "");
 
 }  // namespace aepipe::data
