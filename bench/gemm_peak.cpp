@@ -37,17 +37,28 @@ double now(clockid_t clock) {
 
 const char* isa_name(dnnl_cpu_isa_t isa) {
   switch (isa) {
-    case dnnl_cpu_isa_sse41: return "sse41";
-    case dnnl_cpu_isa_avx: return "avx";
-    case dnnl_cpu_isa_avx2: return "avx2";
-    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
-    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
-    case dnnl_cpu_isa_avx512_core: return "avx512_core";
-    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-    default: return "other";
+    case dnnl_cpu_isa_sse41:
+      return "sse41";
+    case dnnl_cpu_isa_avx:
+      return "avx";
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+      return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic:
+      return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops:
+      return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
   }
 }
 
@@ -86,8 +97,8 @@ std::pair<double, double> measure(const std::vector<Gemm>& gemms, int repeats) {
       const Gemm& g = gemms[i];
       const long lda = g.ta == 'N' ? g.k : g.m;
       const long ldb = g.tb == 'N' ? g.n : g.k;
-      if (dnnl_sgemm(g.ta, g.tb, g.m, g.n, g.k, 1.f, buffers[i].a.data(), lda,
-                     buffers[i].b.data(), ldb, 0.f, buffers[i].c.data(), g.n) != dnnl_success) {
+      if (dnnl_sgemm(g.ta, g.tb, g.m, g.n, g.k, 1.f, buffers[i].a.data(), lda, buffers[i].b.data(),
+                     ldb, 0.f, buffers[i].c.data(), g.n) != dnnl_success) {
         std::fprintf(stderr, "gemm_peak: dnnl_sgemm failed\n");
         std::exit(1);
       }
@@ -138,8 +149,7 @@ int main(int argc, char** argv) {
 
   const dnnl_version_t* version = dnnl_version();
   std::printf("# oneDNN %d.%d.%d (%s), ISA %s, OMP_NUM_THREADS=%s\n", version->major,
-              version->minor, version->patch, version->hash,
-              isa_name(dnnl_get_effective_cpu_isa()),
+              version->minor, version->patch, version->hash, isa_name(dnnl_get_effective_cpu_isa()),
               std::getenv("OMP_NUM_THREADS") ? std::getenv("OMP_NUM_THREADS") : "(unset)");
   std::printf("# name M K N gflops_cpu gflops_wall (median of %d)\n", repeats);
   auto report = [&](const std::string& name, const std::vector<Gemm>& gemms, long m, long k,

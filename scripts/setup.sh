@@ -9,6 +9,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libeigen3-dev libboost-program-options-dev libgtest-dev libstb-dev zlib1g-dev
   libdnnl-dev                      # oneDNN: the float GEMM kernel
+  clang libclang-rt-dev            # fuzz/: clang with libFuzzer and its sanitiser runtimes
   dataset-fashion-mnist            # the default job's data
   python3-h5py python3-numpy       # end-to-end tests read our files with h5py
   python3-skimage                  # natural photos for the patch configs (skimage/data)
