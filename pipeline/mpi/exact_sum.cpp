@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "util/error.hpp"
+#include "util/vector_clones.hpp"
 
 namespace aepipe::mpi {
 namespace {
@@ -21,10 +22,7 @@ inline void add_pair(double& hi, double& lo, double b_hi, double b_lo) {
 constexpr std::size_t kBlock = ExactSum::kBlock;
 
 // The adds run once per micro-batch over every gradient (2.8 M for the deep Fashion model),
-// so they are built for AVX2 and for the baseline ISA, picked at load time (GCC function
-// multi-versioning). Both give the same bits: IEEE + and - only, never contracted (see the
-// file's -ffp-contract=off).
-#define AEPIPE_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+// so they get AVX2 clones (util/vector_clones.hpp; + and - only, no contraction).
 
 // blocks[b] += in[b] for `count` blocks of kBlock pairs.
 AEPIPE_VECTOR_CLONES

@@ -3,16 +3,14 @@
 #include <cmath>
 
 #include "util/error.hpp"
+#include "util/vector_clones.hpp"
 
 namespace aepipe::nn {
 namespace {
 
 // The update loops run once per step over every parameter (2.8 M for the deep Fashion
-// model): memory-bound, so they are built twice, for AVX2 and for the baseline x86-64 ISA,
-// and the loader picks one (GCC function multi-versioning). Both give the same bits: the
-// operations are IEEE-exact (+, *, /, sqrt) and never contracted to FMA (ISO C++ mode). The
-// file is built with -fno-math-errno so sqrt vectorises; `omp simd` asks for vectors at -O2.
-#define AEPIPE_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+// model): memory-bound, so they get AVX2 clones (util/vector_clones.hpp). The file is built
+// with -fno-math-errno so sqrt vectorises; `omp simd` asks for vectors at -O2.
 
 AEPIPE_VECTOR_CLONES
 void sgd_update(float* __restrict parameters, const float* __restrict gradients,
