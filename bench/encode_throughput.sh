@@ -86,12 +86,7 @@ header() {
   echo "PyTorch: $(head -1 "$work/pytorch-config.txt" 2>/dev/null | sed 's/^# //')"
   echo
 }
-if [[ ${TABLE_ROWS_ONLY:-0} == 1 ]]; then
-  header >&2
-else
-  header
-  echo "$TABLE_HEADER"
-fi
+table_start header
 for allocator in jemalloc glibc; do
   label="PyTorch + jemalloc"
   [[ $allocator == glibc ]] && label="PyTorch, glibc malloc"

@@ -56,5 +56,15 @@ percent() {
 
 TABLE_HEADER='| benchmark | aepipe | peer | aepipe / peer | peak RSS MB per rank: aepipe; peer | notes |
 | --- | --- | --- | --- | --- | --- |'
+# table_start TITLE_FUNCTION: the title lines, then the table's heading. With
+# TABLE_ROWS_ONLY=1 (run_all.sh collects the rows under one heading) the title goes to stderr.
+table_start() {
+  if [[ ${TABLE_ROWS_ONLY:-0} == 1 ]]; then
+    "$1" >&2
+  else
+    "$1"
+    echo "$TABLE_HEADER"
+  fi
+}
 # table_row BENCHMARK AEPIPE PEER RATIO MEMORY NOTES
 table_row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@"; }

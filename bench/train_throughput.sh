@@ -178,12 +178,7 @@ header() {
   echo "PyTorch's $(grep -h 'BLAS:' "$work/pytorch-config.txt" 2>/dev/null | sed 's/^#  *//')"
   echo
 }
-if [[ ${TABLE_ROWS_ONLY:-0} == 1 ]]; then
-  header >&2
-else
-  header
-  echo "$TABLE_HEADER"
-fi
+table_start header
 table_row "sgemm peak, 1 thread (oneDNN dnnl_sgemm, CPU time)" \
   "$(m gemm_square2048) GFLOP/s at 2048²; $(m gemm_layer1_b256) at 256x784x1000; $(m gemm_layer1_b32) at 32x784x1000" \
   "-" "-" "-" "all GEMMs of one step: $(m gemm_step_b256) (batch 256), $(m gemm_step_b32) (batch 32); wall clock 2048²: $(m gemm_wall_square2048); $mflop MFLOP per sample (from the layer sizes)"
