@@ -14,9 +14,9 @@
 # replay it with `build-fuzz/fuzz/fuzz_<harness> <file>`. Once fixed, copy the input into
 # fuzz/corpus/<harness>/ as crash-<what>: ctest's fuzz_<harness>_replay then runs it for good.
 # The test suite runs each harness for 20 s (ctest -L fuzz in the fuzz build).
-# fuzz/libhdf5-known/ keeps two damaged files that libhdf5 1.10.8 itself cannot survive
-# (`aepipe inspect FILE` hangs in H5C_protect, or dies of SIGSEGV inside libhdf5): not
-# replayed, since no aepipe change fixes them; kept for reports upstream and for watchdogs.
+# fuzz/libhdf5-known/ keeps two damaged files that libhdf5 1.10.8 itself cannot survive (it
+# spins in H5C_protect, or dies of SIGSEGV in H5HG_read): not replayed here, since the
+# harness has no guards; aepipe's library guards turn both into errors (e2e_reliability).
 # FUZZ_JOBS=2 runs two harnesses at once (one per core).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

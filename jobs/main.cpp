@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "h5/check.hpp"
+#include "h5/library_guard.hpp"
 #include "jobs/command_line.hpp"
 #include "mpi/communicator.hpp"
 #include "mpi/session.hpp"
@@ -14,11 +15,14 @@ int main(int argc, char** argv) {
     int exit_code = 0;
     {
       const aepipe::mpi::Communicator world(MPI_COMM_WORLD);
+      // After MPI_Init: its crash handlers stay in place for crashes outside HDF5's reads.
+      aepipe::h5::install_library_guards(world.rank());
       exit_code = aepipe::jobs::run_command_line(argc, argv, world);
     }
     return exit_code;
   } catch (const std::exception& error) {
-    // Only MPI start-up can fail here; there is no communicator to agree on.
+    // Only MPI start-up and the guards' settings can fail here; there is no communicator to
+    // agree on.
     std::fprintf(stderr, "aepipe: error: %s\n", error.what());
     return 1;
   }

@@ -11,6 +11,7 @@
 #include "h5/check.hpp"
 #include "h5/dataset.hpp"
 #include "h5/format.hpp"
+#include "h5/library_guard.hpp"
 #include "h5/strings.hpp"
 #include "index/index_file.hpp"
 #include "index/neighbours_file.hpp"
@@ -168,12 +169,15 @@ Summary summarise(const std::string& path) {
       summary.version_note =
           cat("unknown version: this aepipe reads '", tag.kind, "' versions 1 to ", newest);
   }
-  h5::check_status(H5Aiterate2(file.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_attribute,
-                               &summary.attributes),
-                   cat("cannot list the attributes of ", path));
-  h5::check_status(H5Ovisit2(file.id(), H5_INDEX_NAME, H5_ITER_INC, visit_object, &summary.datasets,
-                             H5O_INFO_BASIC),
-                   cat("cannot list the datasets of ", path));
+  {
+    const h5::LibraryGuard guard(cat("listing the attributes and datasets of ", path));
+    h5::check_status(H5Aiterate2(file.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, visit_attribute,
+                                 &summary.attributes),
+                     cat("cannot list the attributes of ", path));
+    h5::check_status(H5Ovisit2(file.id(), H5_INDEX_NAME, H5_ITER_INC, visit_object,
+                               &summary.datasets, H5O_INFO_BASIC),
+                     cat("cannot list the datasets of ", path));
+  }
 
   if (h5::exists(file, "/labels")) {
     h5::Dataset labels = h5::Dataset::open(file, "/labels");

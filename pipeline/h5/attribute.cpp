@@ -4,6 +4,7 @@
 
 #include "h5/check.hpp"
 #include "h5/handle.hpp"
+#include "h5/library_guard.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::h5 {
@@ -22,6 +23,25 @@ void write_scalar(hid_t object, const std::string& name, hid_t file_type, hid_t 
 Handle open_attribute(hid_t object, const std::string& name, const std::string& where) {
   return Handle(check_id(H5Aopen(object, name.c_str(), H5P_DEFAULT),
                          cat("cannot open attribute ", name, " of ", where)));
+}
+
+// The name of the file `object` lies in ("" if HDF5 cannot tell), for guard descriptions.
+std::string file_name_of(hid_t object) {
+  const ssize_t length = H5Fget_name(object, nullptr, 0);
+  if (length <= 0) {
+    library_reason();
+    return "";
+  }
+  std::string name(static_cast<size_t>(length), '\0');
+  H5Fget_name(object, name.data(), name.size() + 1);
+  return name;
+}
+
+// "reading attribute <name> of <where>", adding the file when `where` does not name it.
+std::string reading(hid_t object, const std::string& name, const std::string& where) {
+  const std::string file = file_name_of(object);
+  return cat("reading attribute ", name, " of ", where,
+             file.empty() || where.find(file) != std::string::npos ? "" : cat(" in ", file));
 }
 
 H5T_class_t type_class(const Handle& attribute, const std::string& what) {
@@ -52,6 +72,7 @@ void write_attribute(hid_t object, const std::string& name, const std::string& v
 }
 
 bool has_attribute(hid_t object, const std::string& name) {
+  LibraryGuard guard(cat("looking for attribute ", name, " in ", file_name_of(object)));
   const htri_t found = H5Aexists(object, name.c_str());
   if (found < 0) library_reason();
   return found > 0;
@@ -60,6 +81,7 @@ bool has_attribute(hid_t object, const std::string& name) {
 std::optional<std::int64_t> read_int_attribute(hid_t object, const std::string& name,
                                                const std::string& where) {
   if (!has_attribute(object, name)) return std::nullopt;
+  const LibraryGuard guard(reading(object, name, where));
   const std::string what = cat("attribute ", name, " of ", where);
   Handle attribute = open_attribute(object, name, where);
   if (type_class(attribute, what) != H5T_INTEGER) throw Error(cat(what, " is not an integer"));
@@ -71,6 +93,7 @@ std::optional<std::int64_t> read_int_attribute(hid_t object, const std::string& 
 std::optional<double> read_float_attribute(hid_t object, const std::string& name,
                                            const std::string& where) {
   if (!has_attribute(object, name)) return std::nullopt;
+  const LibraryGuard guard(reading(object, name, where));
   const std::string what = cat("attribute ", name, " of ", where);
   Handle attribute = open_attribute(object, name, where);
   const auto kind = type_class(attribute, what);
@@ -83,6 +106,7 @@ std::optional<double> read_float_attribute(hid_t object, const std::string& name
 std::optional<std::string> read_string_attribute(hid_t object, const std::string& name,
                                                  const std::string& where) {
   if (!has_attribute(object, name)) return std::nullopt;
+  const LibraryGuard guard(reading(object, name, where));
   const std::string what = cat("attribute ", name, " of ", where);
   Handle attribute = open_attribute(object, name, where);
   Handle stored(check_id(H5Aget_type(attribute.get()), what));

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "h5/check.hpp"
+#include "h5/library_guard.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::h5 {
@@ -53,6 +55,7 @@ Dataset Dataset::create(const File& file, const std::string& name, hid_t file_ty
 
 Dataset Dataset::open(const File& file, const std::string& name) {
   if (!exists(file, name)) throw Error(cat("dataset ", name, " not found in ", file.path()));
+  const LibraryGuard guard(cat("opening dataset ", file.path(), ":", name));
   Handle dataset(check_id(H5Dopen2(file.id(), name.c_str(), H5P_DEFAULT),
                           cat("cannot open dataset ", file.path(), ":", name)));
   return Dataset(std::move(dataset), file.path(), name, file.parallel());
@@ -117,6 +120,13 @@ void Dataset::transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void
   static std::uint64_t placeholder = 0;
   if (data == nullptr) data = &placeholder;
   Handle transfer(check_id(H5Pcreate(H5P_DATASET_XFER), "transfer properties"));
+  // Strings come from the global heap, whose damage made libhdf5 crash or spin (see
+  // library_guard.hpp): CPU-limited. Numbers take time in proportion to the rows: only
+  // crashes are watched.
+  std::optional<LibraryGuard> guard;
+  if (!write)
+    guard.emplace(cat("reading rows [", first, ", ", first + rows, ") of ", where()),
+                  H5Tdetect_class(memory_type, H5T_STRING) > 0);
   if (parallel_ && (write || collective_reads_))
     check_status(H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE), "collective transfer");
   const std::string what = cat(write ? "cannot write" : "cannot read", " rows [", first, ", ",
@@ -134,6 +144,7 @@ void Dataset::transfer_rows(hsize_t first, hsize_t rows, hid_t memory_type, void
 bool exists(const File& file, const std::string& name) {
   // Walk the path one link at a time: H5Lexists fails on a missing intermediate group.
   if (name.empty() || name == "/") return !name.empty();
+  const LibraryGuard guard(cat("looking up ", name, " in ", file.path()));
   size_t at = name.front() == '/' ? 1 : 0;
   std::string prefix = name.front() == '/' ? "/" : "";
   while (at <= name.size()) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "h5/check.hpp"
+#include "h5/library_guard.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::h5 {
@@ -35,6 +36,7 @@ void require_readable(const std::string& path) {
     throw Error(cat("expected a file, got a folder: ", path));
   if (::access(path.c_str(), R_OK) != 0)
     throw Error(cat("cannot read ", path, ": ", std::strerror(errno)));
+  LibraryGuard guard(cat("checking the header of ", path));
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   library_reason();  // clears the stack H5Fis_hdf5 may leave
   if (is_hdf5 <= 0) throw Error(cat("not an HDF5 file (or its header is damaged): ", path));
@@ -56,6 +58,7 @@ File File::open(const std::string& path, Mode mode, const mpi::Communicator* com
   // The V18 bounds above are for writing; reading must accept what newer libraries wrote.
   check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST),
                "file format bounds");
+  LibraryGuard guard(cat("opening ", path));
   Handle file(
       check_id(H5Fopen(path.c_str(), flags, fapl.get()), cat("cannot open HDF5 file ", path)));
   return File(std::move(file), path, comm != nullptr, mode == Mode::kReadWrite);

@@ -18,9 +18,9 @@ import unittest
 import h5py
 import numpy as np
 
-from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
-                        launcher_flags, leftovers, main, read_idx, run_aepipe, sha256,
-                        write_idx)
+from aepipe_e2e import (AEPIPE, MPIEXEC, REPO, T10K_IMAGES, T10K_LABELS, E2ETestCase,
+                        _mpi_env, launcher_flags, leftovers, main, parse_error_line, read_idx,
+                        run_aepipe, sha256, write_idx)
 from test_train import parameters
 
 # A failing stage must end well within this, whatever the rank count (seconds).
@@ -229,6 +229,65 @@ class BadInputTests(E2ETestCase):
         for ranks in (1, 4):
             self.check_failure("train", dict(self.inputs, data=empty), ranks, ["empty.h5"],
                                "no rows")
+
+
+# HDF5 files on which Debian 12's libhdf5 1.10.8 itself crashes (SIGSEGV in H5HG_read) or
+# loops for ever (H5C_protect), both while reading the aepipe_format string; found by fuzzing.
+# aepipe's library guards (h5/library_guard.hpp) turn them into errors. Each rank reads the
+# file on its own, so each may print its line (the crashed ranks cannot agree on one).
+LIBHDF5_KNOWN = os.path.join(REPO, "fuzz", "libhdf5-known")
+LIBRARY_FAULTS = {"libhdf5-crash": ("segv-in-libhdf5.h5", "the HDF5 library crashed"),
+                  "libhdf5-spin": ("hang-in-H5C_protect.h5", "the HDF5 library spent 2 s")}
+CPU_LIMIT = {"AEPIPE_HDF5_CPU_LIMIT": "2"}
+
+
+class LibraryFaultTests(BadInputTests):
+    """Every stage and input role given a file that crashes or hangs libhdf5."""
+
+    def check_library_fault(self, stage, role, fault, ranks):
+        name, says = LIBRARY_FAULTS[fault]
+        inputs = dict(self.inputs)
+        inputs[role] = self.path("%s-%s" % (role, name))
+        shutil.copy(os.path.join(LIBHDF5_KNOWN, name), inputs[role])
+        before = {path: sha256(path) for path in inputs.values() if os.path.isfile(path)}
+        result = run_aepipe(self.command(stage, inputs), ranks=ranks, env=CPU_LIMIT,
+                            timeout=FAIL_WITHIN * 4)
+        with self.subTest(stage=stage, role=role, fault=fault, ranks=ranks):
+            self.assertFalse(result.timed_out, "timed out\n" + result.describe())
+            self.assertEqual(result.returncode, 1, result.describe())
+            errors = result.error_lines()
+            self.assertTrue(1 <= len(errors) <= ranks, result.describe())
+            for line in errors:
+                parsed = parse_error_line(line)
+                self.assertIsNotNone(parsed, line)
+                self.assertIn(says, parsed[0])
+                self.assertIn(os.path.basename(inputs[role]), parsed[0])
+            others = [line for line in result.own_stderr_lines() if line not in errors]
+            self.assertEqual(others, [], "stray stderr lines\n" + result.describe())
+            self.assertLess(result.seconds, FAIL_WITHIN, result.describe())
+            self.assertEqual(os.listdir(self.out), [], "outputs left\n" + result.describe())
+            self.assertEqual(leftovers(self.tmp), [])
+            for path, digest in before.items():
+                self.assertEqual(sha256(path), digest, "%s changed" % path)
+
+    def test_every_stage_every_role_at_1_rank(self):
+        for stage, (_, roles) in STAGES.items():
+            for role in roles:
+                for fault in LIBRARY_FAULTS:
+                    self.check_library_fault(stage, role, fault, 1)
+
+    def test_every_stage_at_4_ranks(self):
+        for stage, (_, roles) in STAGES.items():
+            self.check_library_fault(stage, roles[0], "libhdf5-crash", 4)
+        for stage in ("train", "encode", "query"):
+            self.check_library_fault(stage, STAGES[stage][1][0], "libhdf5-spin", 4)
+
+    # The matrix of BadInputTests is not run again here.
+    test_every_stage_every_damage_at_1_rank = None
+    test_every_stage_truncated_and_unknown_version_at_4_ranks = None
+    test_model_for_other_image_sizes = None
+    test_non_finite_model_parameters = None
+    test_empty_data_file = None
 
 
 # Open MPI's own MPI-IO component (OMPIO) prints its write errors to stderr before aepipe's
