@@ -19,13 +19,34 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Clean target and (possibly corrupted) input of a batch, both [D', b].
+// Applies the phase's transform (the layers pretrained before) one micro-batch at a time: a
+// GEMM's low bits can depend on a column's place in the matrix, and a rank's slice holds whole
+// micro-batches, so only transforming those exact pieces gives the same bits on any rank
+// count (a whole slice of 100 rows at 1 rank is 64 + 36 at 2).
+void transform_by_micro_batch(const TrainingPhase& phase, Eigen::MatrixXf& values) {
+  const Eigen::Index micro = static_cast<Eigen::Index>(phase.micro_batch);
+  if (values.cols() <= micro) {
+    phase.transform(values);
+    return;
+  }
+  Eigen::MatrixXf piece, result;
+  for (Eigen::Index c = 0; c < values.cols(); c += micro) {
+    const Eigen::Index width = std::min(micro, values.cols() - c);
+    piece = values.middleCols(c, width);
+    phase.transform(piece);
+    if (c == 0) result.resize(piece.rows(), values.cols());
+    result.middleCols(c, width) = piece;
+  }
+  values = std::move(result);
+}
+
 void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<std::int64_t>& rows,
                    const Normalisation& normalisation, const TrainingPhase& phase,
                    std::int64_t epoch, Eigen::MatrixXf& input, Eigen::MatrixXf& target) {
   const auto count = static_cast<Eigen::Index>(rows.size());
   if (phase.noise.kind == Noise::Kind::kNone) {
     normalisation.apply(pixels.data(), count, target);
-    if (phase.transform) phase.transform(target);
+    if (phase.transform) transform_by_micro_batch(phase, target);
     input = target;
     return;
   }
@@ -38,8 +59,8 @@ void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<st
   normalisation.apply_to_unit(input);
   normalisation.apply_to_unit(target);
   if (phase.transform) {
-    phase.transform(input);
-    phase.transform(target);
+    transform_by_micro_batch(phase, input);
+    transform_by_micro_batch(phase, target);
   }
 }
 
