@@ -298,8 +298,15 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       (data::training_rows(split) + options.batch - 1) / options.batch;
 
   // Greedy layer-wise pretraining (skipped when resuming fine-tuning: its weights are in the
-  // checkpoint). Each layer is an autoencoder on the codes of the layers before it.
+  // checkpoint). Each layer is an autoencoder on the codes of the layers before it, with its
+  // own checkpoint OUTPUT.pretrain-<layer>.checkpoint, kept until the model is written: a
+  // resume loads the layers already done from theirs (their runs are complete: nothing is
+  // trained again) and continues the interrupted layer from its last step.
   const std::size_t layers = architecture.encoder_layers();
+  const auto pretrain_policy = [&](std::size_t layer) {
+    return nn::CheckpointPolicy{cat(options.output, ".pretrain-", layer + 1, ".checkpoint"),
+                                options.checkpoint_every};
+  };
   if (options.pretrain_epochs > 0 && !resume_state) {
     for (std::size_t layer = 0; layer < layers; ++layer) {
       nn::Architecture sub;
@@ -321,9 +328,30 @@ void run_train(const TrainOptions& options, const StageContext& context) {
           apply_encoder_prefix(network, layer, values);
         };
       nn::History part_history;
-      if (!trainer.run(part, phase, std::nullopt, {}, part_history))
-        throw StopRequested(cat("stopped during pretraining of layer ", layer + 1,
-                                "; pretraining restarts on --resume"));
+      const nn::CheckpointPolicy part_policy = pretrain_policy(layer);
+      std::optional<nn::TrainingState> part_state;
+      if (options.resume && exists_on_root(part_policy.path)) {
+        nn::LoadedModel loaded =
+            mpi::collectively(comm, [&] { return nn::read_model(part_policy.path); });
+        mpi::collectively(comm, [&] {
+          if (!loaded.state) throw Error(cat(part_policy.path, " is not a checkpoint"));
+          if (loaded.info.config != info.config)
+            throw UsageError(cat("--resume: ", part_policy.path,
+                                 " was written with other options; "
+                                 "rerun with the same options or remove it"));
+          if (loaded.network->architecture().sizes != sub.sizes)
+            throw Error(cat(part_policy.path, " holds a ",
+                            loaded.network->architecture().describe(), " network, not layer ",
+                            layer + 1, "'s ", sub.describe()));
+        });
+        std::copy(loaded.network->parameters().begin(), loaded.network->parameters().end(),
+                  part.parameters().begin());
+        part_history = loaded.info.history;
+        part_state = loaded.state;
+      }
+      if (!trainer.run(part, phase, part_state, part_policy, part_history))
+        throw StopRequested(cat("stopped during pretraining of layer ", layer + 1, "; checkpoint ",
+                                part_policy.path, " written; rerun with --resume to continue"));
       network.weight(layer) = part.weight(0);
       network.bias(layer) = part.bias(0);
       const std::size_t mirrored = 2 * layers - 1 - layer;
@@ -343,7 +371,10 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   const auto validation = trainer.evaluate(network, true, {});
   write_model_atomically(options.output, network, info, comm);
   mpi::collectively(comm, [&] {
-    if (comm.is_root()) std::filesystem::remove(policy.path);
+    if (!comm.is_root()) return;
+    std::filesystem::remove(policy.path);
+    for (std::size_t layer = 0; layer < layers; ++layer)
+      std::filesystem::remove(pretrain_policy(layer).path);
   });
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (context.show_progress())

@@ -172,13 +172,17 @@ class TrainTests(E2ETestCase):
     def test_sigusr1_at_4_ranks_checkpoints_exits_75_and_resume_matches(self):
         self.stop_and_resume_matches_an_uninterrupted_run(ranks=4)
 
-    def test_sigusr1_during_pretraining_stops_with_75_instead_of_killing_the_job(self):
+    def test_sigusr1_during_pretraining_stops_with_75_and_resume_continues_it(self):
         # The handlers used to be installed only before fine-tuning: a signal while the input
         # was read, the normalisation fitted or layers pretrained killed the ranks (exit 138).
+        # Then pretraining had no checkpoint and started again from layer 1 on --resume.
+        options = SMALL_NET + ["--epochs", "1", "--pretrain-epochs", "4",
+                               "--checkpoint-every", "20"]
+        straight = self.path("straight.h5")
+        self.assertSucceeded(self.train(straight, options, ranks=2, timeout=240))
         output = self.path("pretrained.h5")
         metrics = self.path("metrics.jsonl")
-        options = SMALL_NET + ["--epochs", "1", "--pretrain-epochs", "4", "--metrics", metrics]
-        process = self.start_train(output, options, ranks=2)
+        process = self.start_train(output, options + ["--metrics", metrics], ranks=2)
         self.wait_for(lambda: os.path.exists(metrics) and any(
             event.get("phase", "").startswith("pretrain") for event in json_lines(metrics)),
             "a pretraining epoch")
@@ -186,10 +190,25 @@ class TrainTests(E2ETestCase):
         _, stderr = process.communicate(timeout=120)
         self.assertEqual(process.returncode, 75, stderr.decode())
         self.assertIn("pretraining", stderr.decode())
+        self.assertIn("--resume", stderr.decode())
         self.assertFalse(os.path.exists(output))
         self.assertEqual(leftovers(self.tmp), [])
-        self.assertSucceeded(self.train(output, options + ["--resume"], ranks=2, timeout=240))
-        self.assertTrue(os.path.exists(output))
+        checkpoints = [name for name in os.listdir(self.tmp) if ".pretrain-" in name]
+        self.assertTrue(checkpoints, "no pretraining checkpoint")
+        done_before = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
+
+        result = self.train(output, options + ["--resume", "--metrics", metrics], ranks=2,
+                            timeout=240)
+        self.assertSucceeded(result)
+        self.assertEqual([name for name in os.listdir(self.tmp) if "checkpoint" in name], [],
+                         "checkpoints left after completion")
+        a, b = parameters(straight), parameters(output)
+        for key in a:
+            self.assertTrue(np.array_equal(a[key], b[key]), key)
+        # Epochs finished before the stop are not trained again: 2 layers x 4 + 1 in all.
+        done_after = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
+        self.assertEqual(len(done_after), 2 * 4 + 1, done_after)
+        self.assertGreater(len(done_before), 0)
 
     def test_resume_with_other_options_is_refused(self):
         output = self.path("m.h5")
