@@ -209,10 +209,107 @@ std::string check_tga(std::span<const std::uint8_t> bytes) {
   return "";
 }
 
+// Runs the GIF LZW decoder over an image's data sub-blocks starting at `at`, counting the
+// pixels its codes stand for (no pixels are made). "" once `needed` are covered.
+std::string count_gif_pixels(std::span<const std::uint8_t> bytes, size_t at, unsigned min_code,
+                             std::uint64_t needed) {
+  if (min_code < 1 || min_code > 11)
+    return cat("its image data starts with an LZW code size of ", min_code,
+               ", not 1 to 11 (corrupted)");
+  const std::uint32_t clear = 1u << min_code, end_of_information = clear + 1;
+  std::vector<std::uint32_t> lengths(4096, 1);  // pixels per code; literals are 1
+  std::uint32_t code_size = min_code + 1, next = clear + 2;
+  std::int64_t previous = -1;
+  std::uint64_t pixels = 0, bits = 0;
+  unsigned bit_count = 0;
+  size_t block_left = 0;
+  while (true) {
+    while (bit_count < code_size) {  // the next byte of the sub-block chain
+      if (block_left == 0) {
+        if (at >= bytes.size() || bytes[at] == 0) break;
+        block_left = bytes[at++];
+      }
+      if (at >= bytes.size()) break;
+      bits |= std::uint64_t{bytes[at++]} << bit_count;
+      bit_count += 8;
+      --block_left;
+    }
+    if (bit_count < code_size) break;  // the data ended without an end code
+    const auto code = static_cast<std::uint32_t>(bits & ((1u << code_size) - 1));
+    bits >>= code_size;
+    bit_count -= code_size;
+    if (code == clear) {
+      code_size = min_code + 1;
+      next = clear + 2;
+      previous = -1;
+      continue;
+    }
+    if (code == end_of_information) break;
+    if (code > next || (code == next && previous < 0) || (code > clear && code < clear + 2))
+      return cat("its image data is corrupted (LZW code ", code, " where at most ", next,
+                 " can come)");
+    pixels += code < next ? lengths[code] : lengths[static_cast<size_t>(previous)] + 1u;
+    if (pixels >= needed) return "";
+    if (previous >= 0 && next < 4096) {
+      lengths[next] = lengths[static_cast<size_t>(previous)] + 1u;
+      ++next;
+      if (next == (1u << code_size) && code_size < 12) ++code_size;
+    }
+    previous = code;
+  }
+  return cat("its image data ends after ", pixels, " of its ", needed,
+             " pixels (truncated or corrupted)");
+}
+
+// A GIF is a header, the logical screen (and its colour table), then blocks up to the trailer
+// 0x3B. stb_image decodes the first image and leaves whatever its LZW data does not reach as
+// background: a 35-byte file declaring a 16000 x 16000 screen decoded "successfully" into
+// 1 GiB of nothing. So the blocks are walked and the first image's codes counted.
 std::string check_gif(std::span<const std::uint8_t> bytes) {
-  size_t end = bytes.size();
-  while (end > 0 && bytes[end - 1] == 0) --end;  // some writers pad with zeros
-  return end == 0 || bytes[end - 1] != 0x3B ? "ends before its trailer byte (truncated)" : "";
+  if (bytes.size() < 13) return "ends inside its header (truncated)";
+  const auto colour_table_bytes = [](std::uint8_t flags) -> size_t {
+    return (flags & 0x80u) != 0 ? size_t{3} << ((flags & 7u) + 1) : 0;
+  };
+  // Past a chain of sub-blocks (a length byte, then that many bytes; 0 ends it).
+  const auto skip_sub_blocks = [&](size_t& at) {
+    while (at < bytes.size()) {
+      const size_t length = bytes[at++];
+      if (length == 0) return true;
+      at += length;
+    }
+    return false;
+  };
+  size_t at = 13 + colour_table_bytes(bytes[10]);
+  bool seen_image = false;
+  while (true) {
+    if (at >= bytes.size()) return "ends before its trailer byte (truncated)";
+    const size_t block_at = at;
+    const std::uint8_t block = bytes[at++];
+    if (block == 0x3B) break;  // trailer; writers may pad after it
+    if (block == 0x21) {       // extension: a label, then sub-blocks
+      ++at;
+      if (!skip_sub_blocks(at)) return "ends inside an extension block (truncated)";
+      continue;
+    }
+    if (block != 0x2C)
+      return cat("has a block of unknown type ", static_cast<unsigned>(block), " at byte ",
+                 block_at, " (corrupted)");
+    if (at + 10 > bytes.size()) return "ends inside an image descriptor (truncated)";
+    const std::uint64_t width = little_endian_16(bytes.data() + at + 4);
+    const std::uint64_t height = little_endian_16(bytes.data() + at + 6);
+    at += 9 + colour_table_bytes(bytes[at + 8]);
+    if (at >= bytes.size()) return "ends inside an image's colour table (truncated)";
+    const unsigned min_code = bytes[at++];
+    const size_t data_at = at;
+    if (!skip_sub_blocks(at)) return "ends inside its image data (truncated)";
+    if (!seen_image) {  // the one stb_image decodes
+      seen_image = true;
+      if (width == 0 || height == 0) return "has an image of 0 pixels";
+      const std::string pixels = count_gif_pixels(bytes, data_at, min_code, width * height);
+      if (!pixels.empty()) return pixels;
+    }
+  }
+  return seen_image ? "" : "has no image";
 }
 
 ImageFormat sniff_format(std::span<const std::uint8_t> bytes) {

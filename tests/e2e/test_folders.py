@@ -283,6 +283,43 @@ class Decoders(FolderTestCase):
                               np.stack([np.repeat(truth[n][..., None], 3, axis=2) for n in names]),
                               "GIF pixels")
 
+    def test_gif_written_by_pillow_and_gifs_with_too_little_data(self):
+        # Pillow writes real LZW (multi-pixel codes, a full table); aepipe must take every
+        # such file and give Pillow's pixels. Its data cut short (the trailer kept), or a
+        # 35-byte file declaring 16000 x 16000 pixels, used to decode into background.
+        from PIL import Image
+        folder = self.path("pillow")
+        os.makedirs(os.path.join(folder, "a"))
+        rng = np.random.default_rng(9)
+        truth = {}
+        for i, (h, w, levels) in enumerate([(28, 28, 256), (97, 131, 16), (300, 200, 256),
+                                            (64, 64, 2)]):
+            pixels = (rng.integers(0, levels, size=(h, w)) * (255 // (levels - 1))).astype(
+                np.uint8)
+            pixels[h // 3:, : w // 2] = pixels[0, 0]  # a flat area: long LZW codes
+            name = "a/%d.gif" % i
+            Image.fromarray(pixels, "L").save(os.path.join(folder, name))
+            with Image.open(os.path.join(folder, name)) as image:
+                truth[name] = np.asarray(image.convert("L").resize((28, 28), Image.NEAREST))
+        data = self.ingest(["--input", folder, "--grayscale", "--resize", "28x28"], ranks=2)
+        self.assertEqual(data["names"], sorted(truth))
+        # Resized by aepipe's own filter: compare only the 28 x 28 one exactly.
+        self.assertArrayEqual(data["images"][0][..., 0], truth["a/0.gif"], "GIF pixels")
+
+        whole = open(os.path.join(folder, "a/2.gif"), "rb").read()
+        cut = whole[:len(whole) // 2] + b"\x00\x3b"
+        bomb = (b"GIF89a" + struct.pack("<HHBBB", 16000, 16000, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+                + b"," + struct.pack("<HHHHB", 0, 0, 16000, 16000, 0) + b"\x02\x02\x4c\x01\x00;")
+        for name, content in (("cut.gif", cut), ("bomb.gif", bomb)):
+            bad = self.path("bad-" + name[:-4])
+            os.makedirs(os.path.join(bad, "a"))
+            with open(os.path.join(bad, "a", name), "wb") as f:
+                f.write(content)
+            out = self.path("bad.h5")
+            result = self.aepipe(["ingest", "--input", bad, "--output", out], ranks=2, timeout=60)
+            self.assertFailed(result, 1, mentions=["a/" + name, "truncated"], output=out,
+                              max_seconds=20)
+
     def test_other_extensions(self):
         folder = self.path("ext")
         os.makedirs(os.path.join(folder, "a"))

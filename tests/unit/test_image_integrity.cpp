@@ -2,9 +2,11 @@
 // corruption that stb_image would otherwise decode into garbage.
 #include <gtest/gtest.h>
 
+#include <stb_image.h>
 #include <stb_image_write.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "data/image_integrity.hpp"
@@ -135,11 +137,114 @@ TEST(ImageIntegrity, TruncatedBmpTgaAndPnmAreCaught) {
   }
 }
 
-TEST(ImageIntegrity, GifNeedsItsTrailer) {
-  const std::vector<std::uint8_t> whole{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, 0x3B};
-  EXPECT_EQ(check_image_bytes(whole), "");
-  const std::vector<std::uint8_t> cut(whole.begin(), whole.end() - 1);
-  EXPECT_NE(check_image_bytes(cut), "");
+// A GIF89a of `width` x `height` grey pixels (values < 2^min_code) with LZW data as a GIF
+// decoder reads it: the code size grows as the decoder's table does, a clear code restarts it
+// every `clear_every` pixels. Only literal codes: enough to test counting and truncation.
+std::vector<std::uint8_t> grey_gif(std::uint16_t width, std::uint16_t height,
+                                   const std::vector<std::uint8_t>& pixels, unsigned min_code,
+                                   size_t clear_every) {
+  std::vector<std::uint8_t> data;
+  std::uint64_t bits = 0;
+  unsigned count = 0;
+  const auto emit = [&](std::uint32_t code, unsigned size) {
+    bits |= std::uint64_t{code} << count;
+    count += size;
+    for (; count >= 8; count -= 8, bits >>= 8) data.push_back(static_cast<std::uint8_t>(bits));
+  };
+  const std::uint32_t clear = 1u << min_code;
+  unsigned size = min_code + 1;
+  std::uint32_t next = clear + 2;
+  bool first = true;
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    if (i % clear_every == 0) {
+      emit(clear, size);
+      size = min_code + 1;
+      next = clear + 2;
+      first = true;
+    }
+    emit(pixels[i], size);
+    if (!first && next < 4096 && ++next == (1u << size) && size < 12) ++size;
+    first = false;
+  }
+  emit(clear + 1, size);
+  if (count > 0) data.push_back(static_cast<std::uint8_t>(bits));
+  std::vector<std::uint8_t> gif{'G', 'I', 'F', '8', '9', 'a'};
+  const auto put16 = [&](std::uint16_t v) {
+    gif.push_back(static_cast<std::uint8_t>(v));
+    gif.push_back(static_cast<std::uint8_t>(v >> 8));
+  };
+  put16(width);
+  put16(height);
+  gif.insert(gif.end(), {static_cast<std::uint8_t>(0x80 | (min_code - 1)), 0, 0});
+  for (std::uint32_t i = 0; i < (2u << (min_code - 1)); ++i)
+    gif.insert(gif.end(), 3, static_cast<std::uint8_t>(i * 255 / ((2u << (min_code - 1)) - 1)));
+  gif.insert(gif.end(), {0x21, 0xF9, 4, 0, 0, 0, 0, 0});  // a graphic control extension
+  gif.push_back(0x2C);
+  put16(0);
+  put16(0);
+  put16(width);
+  put16(height);
+  gif.push_back(0);
+  gif.push_back(static_cast<std::uint8_t>(min_code));
+  for (size_t i = 0; i < data.size(); i += 255) {
+    const size_t length = std::min<size_t>(255, data.size() - i);
+    gif.push_back(static_cast<std::uint8_t>(length));
+    gif.insert(gif.end(), data.begin() + static_cast<long>(i),
+               data.begin() + static_cast<long>(i + length));
+  }
+  gif.push_back(0);
+  gif.push_back(0x3B);
+  return gif;
+}
+
+std::vector<std::uint8_t> pixel_ramp(size_t count, unsigned levels) {
+  std::vector<std::uint8_t> pixels(count);
+  for (size_t i = 0; i < count; ++i)
+    pixels[i] = static_cast<std::uint8_t>((i * 7 + i / 3) % levels);
+  return pixels;
+}
+
+TEST(ImageIntegrity, WholeGifsPassAndDecodeToTheirPixels) {
+  for (const unsigned min_code : {2u, 4u, 8u}) {
+    for (const size_t clear_every : {size_t{50}, size_t{5000}}) {  // 5000: the table fills
+      const std::uint16_t width = 61, height = 67;
+      const auto pixels = pixel_ramp(size_t{width} * height, 1u << min_code);
+      const auto gif = grey_gif(width, height, pixels, min_code, clear_every);
+      EXPECT_EQ(check_image_bytes(gif, "x.gif"), "") << min_code << " " << clear_every;
+      int w = 0, h = 0, channels = 0;
+      unsigned char* decoded =
+          stbi_load_from_memory(gif.data(), static_cast<int>(gif.size()), &w, &h, &channels, 1);
+      ASSERT_NE(decoded, nullptr) << stbi_failure_reason();
+      const unsigned step = 255 / ((1u << min_code) - 1);
+      for (size_t i = 0; i < pixels.size(); ++i)
+        ASSERT_EQ(decoded[i], pixels[i] * step) << "pixel " << i;
+      stbi_image_free(decoded);
+    }
+  }
+}
+
+TEST(ImageIntegrity, GifWithTooFewPixelsOrCutShortIsCaught) {
+  // The LZW data of a 40 x 40 image stops after 1,000 pixels; the file still ends well.
+  const auto short_data = grey_gif(40, 40, pixel_ramp(1000, 16), 4, 100);
+  const std::string reason = check_image_bytes(short_data, "x.gif");
+  EXPECT_NE(reason.find("1000 of its 1600 pixels"), std::string::npos) << reason;
+  // A 35-byte file declaring 16000 x 16000 pixels (it decoded to 1 GiB of background).
+  const std::vector<std::uint8_t> bomb{
+      'G', 'I',  'F', '8', '9', 'a', 0x80, 0x3E, 0x80, 0x3E, 0x80, 0, 0, 0,    0, 0, 255, 255,
+      255, 0x2C, 0,   0,   0,   0,   0x80, 0x3E, 0x80, 0x3E, 0,    2, 2, 0x4C, 1, 0, 0x3B};
+  EXPECT_NE(check_image_bytes(bomb, "bomb.gif"), "");
+  // Every cut (from 6 bytes: shorter is not a GIF to the sniffer, but the decoder's to
+  // refuse), and every cut with the trailer put back.
+  const auto whole = grey_gif(23, 19, pixel_ramp(23 * 19, 256), 8, 5000);
+  for (size_t length = 6; length < whole.size() - 1; ++length) {
+    std::vector<std::uint8_t> cut(whole.begin(), whole.begin() + static_cast<long>(length));
+    EXPECT_NE(check_image_bytes(cut, "x.gif"), "") << "cut to " << length;
+    cut.push_back(0x3B);
+    EXPECT_NE(check_image_bytes(cut, "x.gif"), "") << "cut to " << length << " + trailer";
+  }
+  // A GIF without an image, or with a code beyond the table.
+  const std::vector<std::uint8_t> empty{'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, 0x3B};
+  EXPECT_NE(check_image_bytes(empty), "");
 }
 
 }  // namespace
