@@ -24,7 +24,7 @@ if [[ ${AEPIPE_SANITIZE_TESTS:-1} != 0 ]]; then
     -DAEPIPE_SANITIZE="address;undefined" >/dev/null
   # The executables of the tests labelled unit or mpi (tests/, tests/index/, fuzz/).
   cmake --build "$build" -j "$(nproc)" --target aepipe_unit_tests aepipe_stop_signal_tests \
-    aepipe_mpi_tests aepipe_index_tests aepipe_index_mpi_tests fuzz_idx_replay \
+    aepipe_library_guard_tests aepipe_mpi_tests aepipe_index_tests aepipe_index_mpi_tests fuzz_idx_replay \
     fuzz_image_replay fuzz_hdf5_replay
   built=$SECONDS
   (cd "$build" && ctest --output-on-failure --timeout 600 -L 'unit|mpi') || status=1
