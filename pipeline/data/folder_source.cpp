@@ -77,15 +77,17 @@ std::unique_ptr<ImageSource> open_folder_source(const std::vector<std::string>& 
                       " other files ignored)"));
     // The first image whose header reads sets the shape; damaged ones are reported later,
     // in order, by whichever rank decodes them.
+    std::string first_failure;
     for (const auto& file : listing.files) {
       try {
         first_shape = probe_image(read_file_bytes(file.path), file.path);
         return;
-      } catch (const Error&) {
+      } catch (const Error& error) {
+        if (first_failure.empty()) first_failure = error.what();
       }
     }
     throw Error(cat("none of the ", listing.files.size(), " image files in ", roots.front(),
-                    " can be decoded"));
+                    " can be decoded; the first: ", first_failure));
   });
   broadcast_listing(listing, comm);
   std::int32_t shape[3] = {first_shape.height, first_shape.width, first_shape.channels};

@@ -53,8 +53,13 @@ ImageShape probe_image(std::span<const std::uint8_t> bytes, const std::string& p
   if (const std::string damage = check_image_header(bytes); !damage.empty())
     throw Error(cat("cannot decode image ", path, ": ", damage));
   int width = 0, height = 0, components = 0;
-  if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components))
-    throw Error(cat("cannot decode image ", path, ": ", stbi_failure_reason()));
+  if (!stbi_info_from_memory(bytes.data(), byte_count(bytes, path), &width, &height, &components)) {
+    // stb's reasons are terse ("Image not of any known type, or corrupt"): the full check
+    // usually says what is wrong.
+    const std::string damage = check_image_bytes(bytes, path);
+    throw Error(cat("cannot decode image ", path, ": ",
+                    damage.empty() ? stbi_failure_reason() : damage.c_str()));
+  }
   if (width <= 0 || height <= 0)
     throw Error(cat("cannot decode image ", path, ": size ", height, "x", width, " is empty"));
   if (std::int64_t{width} * height > kMaxImagePixels)

@@ -174,6 +174,8 @@ std::string check_pnm(std::span<const std::uint8_t> bytes) {
   size_t at = 2;
   std::uint64_t values[3] = {0, 0, 0};
   if (!parse_pnm_header(bytes, values, at)) return "has a malformed header";
+  if (values[0] == 0 || values[1] == 0)
+    return cat("declares an image of ", values[1], " x ", values[0], " pixels");
   ++at;  // the single whitespace byte before the data
   const std::uint64_t channels = bytes[1] == '6' ? 3 : 1;
   const std::uint64_t expected = at + values[0] * values[1] * channels * (values[2] > 255 ? 2 : 1);
@@ -340,6 +342,10 @@ std::string check_png(std::span<const std::uint8_t> bytes) {
     if (crc != big_endian_32(bytes.data() + at + 8 + length))
       return cat("chunk '", type, "' at byte ", at, " has a bad CRC (corrupted)");
     if (!seen_header && type != "IHDR") return cat("first chunk is '", type, "', not IHDR");
+    if (!seen_header && length >= 8 &&
+        (big_endian_32(bytes.data() + at + 8) == 0 || big_endian_32(bytes.data() + at + 12) == 0))
+      return cat("declares an image of ", big_endian_32(bytes.data() + at + 12), " x ",
+                 big_endian_32(bytes.data() + at + 8), " pixels");
     seen_header = true;
     if (type == "IDAT") seen_data = true;
     at += 12 + length;

@@ -473,7 +473,15 @@ def no_iend(data):
     return data[:at]
 
 
-DAMAGE = {"truncated": truncated, "flipped_idat": flipped_in_idat,
+def zero_width(data):
+    """IHDR's width set to 0, its CRC recomputed: a well-formed file of no pixels."""
+    out = bytearray(data)
+    out[16:20] = b"\0\0\0\0"
+    out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
+    return bytes(out)
+
+
+DAMAGE = {"truncated": truncated, "zero_width": zero_width, "flipped_idat": flipped_in_idat,
           "flipped_idat_crc_fixed": flipped_in_idat_crc_fixed, "garbage": garbage,
           "zero_length": empty, "no_iend": no_iend}
 
@@ -521,6 +529,9 @@ class DamagedImages(FolderTestCase):
         # aepipe checks the chunk CRCs but not the zlib Adler-32, and stb_image does not
         # either, so this file decodes to wrong pixels with exit 0.
         self.check_fails("flipped_idat_crc_fixed")
+
+    def test_zero_width_png_fails(self):
+        self.check_fails("zero_width")
 
     def test_garbage_png_fails(self):
         self.check_fails("garbage")

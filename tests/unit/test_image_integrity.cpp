@@ -115,6 +115,17 @@ void append_bytes(void* context, void* data, int size) {
               static_cast<std::uint8_t*>(data) + size);
 }
 
+TEST(ImageIntegrity, ZeroSizedImagesAreCaughtNamingTheirSize) {
+  auto png = encode_png(make_image(4, 6, 1, 3));
+  std::fill(png.begin() + 16, png.begin() + 20, std::uint8_t{0});  // IHDR width 0
+  const uLong crc = crc32(0L, png.data() + 12, 17);
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+  EXPECT_EQ(check_image_bytes(png), "declares an image of 4 x 0 pixels");
+  const std::string pgm = "P5\n0 3\n255\n";
+  EXPECT_EQ(check_image_bytes(std::vector<std::uint8_t>(pgm.begin(), pgm.end())),
+            "declares an image of 3 x 0 pixels");
+}
+
 TEST(ImageIntegrity, TruncatedBmpTgaAndPnmAreCaught) {
   const auto image = testing::make_image(9, 7, 3, 4);
   std::vector<std::uint8_t> bmp, tga_rle, tga_raw;
