@@ -6,6 +6,7 @@ temporary left beside it and the inputs unchanged. Also: a full disk and a read-
 folder (small tmpfs mounts, as root), and a rank killed with SIGKILL in the middle of
 training, after which --resume ends with the model of an uninterrupted run."""
 
+import concurrent.futures
 import os
 import re
 import shutil
@@ -237,50 +238,67 @@ class BadInputTests(E2ETestCase):
 # file on its own, so each may print its line (the crashed ranks cannot agree on one).
 LIBHDF5_KNOWN = os.path.join(REPO, "fuzz", "libhdf5-known")
 LIBRARY_FAULTS = {"libhdf5-crash": ("segv-in-libhdf5.h5", "the HDF5 library crashed"),
-                  "libhdf5-spin": ("hang-in-H5C_protect.h5", "the HDF5 library spent 2 s")}
-CPU_LIMIT = {"AEPIPE_HDF5_CPU_LIMIT": "2"}
+                  "libhdf5-spin": ("hang-in-H5C_protect.h5", "the HDF5 library spent 1 s")}
+CPU_LIMIT = {"AEPIPE_HDF5_CPU_LIMIT": "1"}
 
 
 class LibraryFaultTests(BadInputTests):
-    """Every stage and input role given a file that crashes or hangs libhdf5."""
+    """Every stage and input role given a file that crashes or hangs libhdf5. The runs are
+    independent (each its own output folder) and run four at a time."""
 
-    def check_library_fault(self, stage, role, fault, ranks):
-        name, says = LIBRARY_FAULTS[fault]
+    def library_fault_case(self, stage, role, fault, ranks):
+        name = LIBRARY_FAULTS[fault][0]
+        case = "%s-%s-%s-%d" % (stage, role, fault, ranks)
+        out = self.path("out-" + case)
+        os.mkdir(out)
         inputs = dict(self.inputs)
-        inputs[role] = self.path("%s-%s" % (role, name))
+        inputs[role] = self.path("%s-%s" % (case, name))
         shutil.copy(os.path.join(LIBHDF5_KNOWN, name), inputs[role])
-        before = {path: sha256(path) for path in inputs.values() if os.path.isfile(path)}
-        result = run_aepipe(self.command(stage, inputs), ranks=ranks, env=CPU_LIMIT,
-                            timeout=FAIL_WITHIN * 4)
-        with self.subTest(stage=stage, role=role, fault=fault, ranks=ranks):
-            self.assertFalse(result.timed_out, "timed out\n" + result.describe())
-            self.assertEqual(result.returncode, 1, result.describe())
-            errors = result.error_lines()
-            self.assertTrue(1 <= len(errors) <= ranks, result.describe())
-            for line in errors:
-                parsed = parse_error_line(line)
-                self.assertIsNotNone(parsed, line)
-                self.assertIn(says, parsed[0])
-                self.assertIn(os.path.basename(inputs[role]), parsed[0])
-            others = [line for line in result.own_stderr_lines() if line not in errors]
-            self.assertEqual(others, [], "stray stderr lines\n" + result.describe())
-            self.assertLess(result.seconds, FAIL_WITHIN, result.describe())
-            self.assertEqual(os.listdir(self.out), [], "outputs left\n" + result.describe())
-            self.assertEqual(leftovers(self.tmp), [])
-            for path, digest in before.items():
-                self.assertEqual(sha256(path), digest, "%s changed" % path)
+        template, _ = STAGES[stage]
+        command = [part.format(**dict(inputs, out=out)) for part in template] + ["--quiet"]
+        return dict(stage=stage, role=role, fault=fault, ranks=ranks, out=out, inputs=inputs,
+                    command=command)
+
+    def check_library_faults(self, cases):
+        for case in cases:
+            case["before"] = {path: sha256(path) for path in case["inputs"].values()
+                              if os.path.isfile(path)}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda case: run_aepipe(
+                case["command"], ranks=case["ranks"], env=CPU_LIMIT, timeout=FAIL_WITHIN * 4),
+                cases))
+        for case, result in zip(cases, results):
+            role, says = case["role"], LIBRARY_FAULTS[case["fault"]][1]
+            with self.subTest(stage=case["stage"], role=role, fault=case["fault"],
+                              ranks=case["ranks"]):
+                self.assertFalse(result.timed_out, "timed out\n" + result.describe())
+                self.assertEqual(result.returncode, 1, result.describe())
+                errors = result.error_lines()
+                self.assertTrue(1 <= len(errors) <= case["ranks"], result.describe())
+                for line in errors:
+                    parsed = parse_error_line(line)
+                    self.assertIsNotNone(parsed, line)
+                    self.assertIn(says, parsed[0])
+                    self.assertIn(os.path.basename(case["inputs"][role]), parsed[0])
+                others = [line for line in result.own_stderr_lines() if line not in errors]
+                self.assertEqual(others, [], "stray stderr lines\n" + result.describe())
+                self.assertLess(result.seconds, FAIL_WITHIN, result.describe())
+                self.assertEqual(os.listdir(case["out"]), [], "outputs left\n" + result.describe())
+                self.assertEqual(leftovers(self.tmp), [])
+                for path, digest in case["before"].items():
+                    self.assertEqual(sha256(path), digest, "%s changed" % path)
 
     def test_every_stage_every_role_at_1_rank(self):
-        for stage, (_, roles) in STAGES.items():
-            for role in roles:
-                for fault in LIBRARY_FAULTS:
-                    self.check_library_fault(stage, role, fault, 1)
+        self.check_library_faults([
+            self.library_fault_case(stage, role, fault, 1)
+            for stage, (_, roles) in STAGES.items() for role in roles for fault in LIBRARY_FAULTS])
 
     def test_every_stage_at_4_ranks(self):
-        for stage, (_, roles) in STAGES.items():
-            self.check_library_fault(stage, roles[0], "libhdf5-crash", 4)
-        for stage in ("train", "encode", "query"):
-            self.check_library_fault(stage, STAGES[stage][1][0], "libhdf5-spin", 4)
+        cases = [self.library_fault_case(stage, roles[0], "libhdf5-crash", 4)
+                 for stage, (_, roles) in STAGES.items()]
+        cases += [self.library_fault_case(stage, STAGES[stage][1][0], "libhdf5-spin", 4)
+                  for stage in ("train", "encode", "query")]
+        self.check_library_faults(cases)
 
     # The matrix of BadInputTests is not run again here.
     test_every_stage_every_damage_at_1_rank = None
