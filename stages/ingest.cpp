@@ -57,6 +57,9 @@ Input classify(const std::string& spec) {
     if (!dataset.empty()) throw Error(cat("input ", spec, ": a folder has no datasets"));
     return {InputKind::kFolder, path, ""};
   }
+  // A FIFO or a device would block the first read for ever.
+  if (!fs::is_regular_file(path, error))
+    throw Error(cat("input ", spec, " is not a regular file, a folder or an HDF5 dataset"));
   if (starts_with_hdf5_signature(path))
     return {InputKind::kHdf5, path, dataset.empty() ? "/images" : dataset};
   if (!dataset.empty()) throw Error(cat("input ", spec, ": ", path, " is not an HDF5 file"));

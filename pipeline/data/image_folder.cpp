@@ -50,7 +50,8 @@ void scan_root(const std::string& root, size_t root_index, std::vector<Found>& f
       continue;
     }
     if (it->is_directory(error)) continue;
-    if (!has_image_extension(leaf)) {
+    // A FIFO, socket or device named like an image would block its read for ever.
+    if (!has_image_extension(leaf) || !it->is_regular_file(error)) {
       ++ignored;
       continue;
     }

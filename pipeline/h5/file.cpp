@@ -34,6 +34,9 @@ void require_readable(const std::string& path) {
   if (!std::filesystem::exists(status)) throw Error(cat("no such file: ", path));
   if (std::filesystem::is_directory(status))
     throw Error(cat("expected a file, got a folder: ", path));
+  // A FIFO or a device would block HDF5's first read for ever.
+  if (!std::filesystem::is_regular_file(status))
+    throw Error(cat("not a regular file (a FIFO, socket or device): ", path));
   if (::access(path.c_str(), R_OK) != 0)
     throw Error(cat("cannot read ", path, ": ", std::strerror(errno)));
   LibraryGuard guard(cat("checking the header of ", path));

@@ -171,6 +171,10 @@ class BadInputTests(E2ETestCase):
                     inputs = dict(self.inputs)
                     if damage == "missing":
                         inputs[role] = self.path("missing-" + ROLE_FILES[role])
+                    elif damage == "fifo":  # opening it for reading would block for ever
+                        inputs[role] = self.path("fifo-" + ROLE_FILES[role])
+                        if not os.path.exists(inputs[role]):
+                            os.mkfifo(inputs[role])
                     elif damage == "wrong-kind":
                         inputs[role] = self.path("wrong-" + ROLE_FILES[role])
                         shutil.copy(fixture().file(WRONG_KIND[role]), inputs[role])
@@ -182,7 +186,7 @@ class BadInputTests(E2ETestCase):
                                        "%s %s" % (damage, role), code=code)
 
     def test_every_stage_every_damage_at_1_rank(self):
-        self.run_matrix(1, list(DAMAGES) + ["missing", "wrong-kind"])
+        self.run_matrix(1, list(DAMAGES) + ["missing", "wrong-kind", "fifo"])
 
     def test_every_stage_truncated_and_unknown_version_at_4_ranks(self):
         self.run_matrix(4, ["truncated", "unknown-version"])
@@ -211,6 +215,27 @@ class BadInputTests(E2ETestCase):
                 self.check_failure(stage, dict(self.inputs, model=model), 4, ["nonfinite.h5"],
                                    "%s in a weight" % value)
             os.remove(model)
+
+    def test_fifos_given_to_ingest(self):
+        # A FIFO as the input fails; one named like an image inside a folder is skipped (it
+        # would block the read for ever).
+        fifo = self.path("images.idx")
+        os.mkfifo(fifo)
+        for ranks in (1, 4):
+            result = self.aepipe(["ingest", "--input", fifo, "--output", self.out + "/d.h5"],
+                                 ranks=ranks, timeout=FAIL_WITHIN * 4)
+            self.assertFailed(result, mentions=["images.idx", "not a regular file"],
+                              output=self.out + "/d.h5", max_seconds=FAIL_WITHIN)
+        folder = self.path("folder")
+        os.makedirs(os.path.join(folder, "a"))
+        with open(os.path.join(folder, "a", "0.pgm"), "wb") as f:
+            f.write(b"P5\n2 2\n255\n\x01\x02\x03\x04")
+        os.mkfifo(os.path.join(folder, "a", "1.png"))
+        result = self.aepipe(["ingest", "--input", folder, "--output", self.out + "/d.h5",
+                              "--quiet"], ranks=2, timeout=FAIL_WITHIN * 4)
+        self.assertSucceeded(result)
+        with h5py.File(self.out + "/d.h5", "r") as f:
+            self.assertEqual(f["images"].shape[0], 1)
 
     def test_empty_data_file(self):
         empty = self.path("empty.h5")
@@ -305,6 +330,7 @@ class LibraryFaultTests(BadInputTests):
     test_every_stage_truncated_and_unknown_version_at_4_ranks = None
     test_model_for_other_image_sizes = None
     test_non_finite_model_parameters = None
+    test_fifos_given_to_ingest = None
     test_empty_data_file = None
 
 
