@@ -63,7 +63,7 @@ TEST(ReportInputs, ReadsTheRateDistortionTable) {
       "codec                                        bits/pixel   PSNR dB    SSIM\n"
       "JPEG q5                                          0.5123    19.512\n"
       "PCA 32-d 8-bit                                   0.9714    20.311  0.7150\n"
-      "aepipe 48-d 4-bit (trained for 4 bits)           0.4400    22.100  0.8000\n"
+      "aepipe 32-d 3-bit (784-1000-32, 10 ep, sparsity=l1,beta=0.1)  0.1264  19.364  0.6938\n"
       "PNG (lossless)                                   3.4000  lossless\n"
       "odd 5                                            0.7000    21.000\n"
       "\n"
@@ -77,7 +77,8 @@ TEST(ReportInputs, ReadsTheRateDistortionTable) {
   EXPECT_FALSE(points[0].ssim);
   EXPECT_EQ(points[1].family, "PCA");
   EXPECT_DOUBLE_EQ(*points[1].ssim, 0.715);
-  EXPECT_EQ(points[2].name, "aepipe 48-d 4-bit (trained for 4 bits)");
+  EXPECT_EQ(points[2].name, "aepipe 32-d 3-bit (784-1000-32, 10 ep, sparsity=l1,beta=0.1)");
+  EXPECT_DOUBLE_EQ(points[2].bits_per_pixel, 0.1264);
   EXPECT_EQ(points[2].family, "aepipe");
   EXPECT_EQ(points[3].name, "odd 5");  // a name ending in a number, no SSIM
   EXPECT_EQ(points[3].family, "other");
