@@ -1,8 +1,33 @@
 #include "nn/activation.hpp"
 
 #include "util/error.hpp"
+#include "util/vector_clones.hpp"
 
 namespace aepipe::nn {
+namespace {
+
+AEPIPE_VECTOR_CLONES
+void add_bias_column(float* __restrict values, const float* __restrict bias, Eigen::Index n) {
+#pragma omp simd
+  for (Eigen::Index i = 0; i < n; ++i) values[i] += bias[i];
+}
+
+AEPIPE_VECTOR_CLONES
+void add_bias_relu_column(float* __restrict values, const float* __restrict bias, Eigen::Index n) {
+#pragma omp simd
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const float z = values[i] + bias[i];
+    values[i] = z < 0.0f ? 0.0f : z;  // std::max(z, 0): Eigen's max, NaN and -0 kept
+  }
+}
+
+AEPIPE_VECTOR_CLONES
+void relu_derivative_column(const float* __restrict a, float* __restrict gradient, Eigen::Index n) {
+#pragma omp simd
+  for (Eigen::Index i = 0; i < n; ++i) gradient[i] = a[i] > 0.0f ? gradient[i] : 0.0f;
+}
+
+}  // namespace
 
 Activation parse_activation(const std::string& text) {
   if (text == "sigmoid") return Activation::kSigmoid;
@@ -64,6 +89,22 @@ void multiply_by_derivative(Activation activation,
     case Activation::kLinear:
       break;
   }
+}
+
+void add_bias_block(Activation activation, const float* bias, float* values, Eigen::Index stride,
+                    Eigen::Index rows, Eigen::Index cols) {
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    if (activation == Activation::kRelu)
+      add_bias_relu_column(values + j * stride, bias, rows);
+    else
+      add_bias_column(values + j * stride, bias, rows);
+  }
+}
+
+void relu_derivative_block(const float* a, Eigen::Index a_stride, float* gradient,
+                           Eigen::Index gradient_stride, Eigen::Index rows, Eigen::Index cols) {
+  for (Eigen::Index j = 0; j < cols; ++j)
+    relu_derivative_column(a + j * a_stride, gradient + j * gradient_stride, rows);
 }
 
 template void activate<float>(Activation, Eigen::MatrixXf&);

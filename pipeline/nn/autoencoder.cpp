@@ -4,7 +4,9 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <type_traits>
 
+#include "nn/activation.hpp"
 #include "nn/gemm.hpp"
 #include "util/error.hpp"
 
@@ -111,9 +113,25 @@ void Autoencoder<T>::layer_forward(std::size_t layer) {
   Matrix& out = activations_[layer + 1];
   out.resize(slot.out, in.cols());
   MatrixMap w = weight(layer);
-  gemm<T>(T(1), w, slot.tied ? Transpose::kYes : Transpose::kNo, in, Transpose::kNo, T(0), out);
-  out.colwise() += bias(layer);
-  activate<T>(activation(layer), out);
+  const Transpose transpose = slot.tied ? Transpose::kYes : Transpose::kNo;
+  const Activation f = activation(layer);
+  if constexpr (std::is_same_v<T, float>) {
+    // The bias (and a relu) go onto each block of the product while it is in cache: one
+    // pass over the layer's output less, the same bits.
+    const float* b = bias(layer).data();
+    float* values = out.data();
+    const Eigen::Index stride = out.rows();
+    const TileEpilogue add_bias = [&](Eigen::Index row, Eigen::Index col, Eigen::Index rows,
+                                      Eigen::Index cols) {
+      add_bias_block(f, b + row, values + row + col * stride, stride, rows, cols);
+    };
+    gemm<T>(T(1), w, transpose, in, Transpose::kNo, T(0), out, &add_bias);
+    if (f != Activation::kRelu) activate<T>(f, out);
+  } else {
+    gemm<T>(T(1), w, transpose, in, Transpose::kNo, T(0), out);
+    out.colwise() += bias(layer);
+    activate<T>(f, out);
+  }
 }
 
 template <class T>
@@ -214,10 +232,21 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
     Matrix& next_delta = deltas_[l - 1];
     next_delta.resize(slot.in, delta.cols());
     MatrixMap w = weight(l);
-    gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta, Transpose::kNo, T(0),
-            next_delta);
     // The decoder saw the noisy code (the weight gradient above); the encoder made the clean one.
     const Matrix& layer_input = l == code_layer && noisy_code_ ? clean_code_ : in;
+    // A relu derivative goes onto each block of the product while it is in cache (the same
+    // bits as the pass below), unless the code layer's sparsity terms must come first.
+    const bool fused = std::is_same_v<T, float> && activation(l - 1) == Activation::kRelu &&
+                       (l != code_layer || objective_.sparsity == Sparsity::kNone);
+    const TileEpilogue relu_derivative = [&](Eigen::Index row, Eigen::Index col, Eigen::Index rows,
+                                             Eigen::Index cols) {
+      if constexpr (std::is_same_v<T, float>)
+        relu_derivative_block(layer_input.data() + row + col * layer_input.rows(),
+                              layer_input.rows(), next_delta.data() + row + col * next_delta.rows(),
+                              next_delta.rows(), rows, cols);
+    };
+    gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta, Transpose::kNo, T(0),
+            next_delta, fused ? &relu_derivative : nullptr);
     if (l == code_layer) {
       const Matrix& code_activation = layer_input;
       const T beta = static_cast<T>(objective_.beta);
@@ -242,7 +271,7 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
           break;
       }
     }
-    multiply_by_derivative<T>(activation(l - 1), layer_input, next_delta);
+    if (!fused) multiply_by_derivative<T>(activation(l - 1), layer_input, next_delta);
   }
   return loss * scale;
 }

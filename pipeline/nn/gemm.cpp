@@ -14,7 +14,8 @@ namespace aepipe::nn {
 template <>
 void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
                  Eigen::Index k, float alpha, const float* a, Eigen::Index lda, const float* b,
-                 Eigen::Index ldb, float beta, float* c, Eigen::Index ldc) {
+                 Eigen::Index ldb, float beta, float* c, Eigen::Index ldc,
+                 const TileEpilogue* epilogue) {
   if (m == 0 || n == 0) return;
   // C is cut into fixed kTile x kTile tiles, each computed by one single-threaded oneDNN call
   // (oneDNN runs sequentially inside an OpenMP region), the tiles shared among the threads.
@@ -42,6 +43,8 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
       if (dnnl_sgemm(op_b, op_a, cols, rows, k, alpha, b_tile, ldb, a_tile, lda, beta,
                      c + i0 + j0 * ldc, ldc) != dnnl_success)
         ++failures;
+      else if (epilogue != nullptr)
+        (*epilogue)(i0, j0, rows, cols);
     }
   }
   if (failures > 0) throw Error(cat("internal: dnnl_sgemm failed for m=", m, " n=", n, " k=", k));
@@ -50,7 +53,8 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
 template <>
 void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
                   Eigen::Index k, double alpha, const double* a, Eigen::Index lda, const double* b,
-                  Eigen::Index ldb, double beta, double* c, Eigen::Index ldc) {
+                  Eigen::Index ldb, double beta, double* c, Eigen::Index ldc,
+                  const TileEpilogue* epilogue) {
   using Matrix = Eigen::MatrixXd;
   using Stride = Eigen::OuterStride<>;
   const Eigen::Index a_rows = transpose_a == Transpose::kNo ? m : k;
@@ -72,6 +76,7 @@ void gemm<double>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, 
     c_map.noalias() += alpha * a_map.transpose() * b_map;
   else
     c_map.noalias() += alpha * a_map.transpose() * b_map.transpose();
+  if (epilogue != nullptr && m > 0 && n > 0) (*epilogue)(0, 0, m, n);  // one block: all of C
 }
 
 int available_cpus() {

@@ -12,26 +12,36 @@
 // op(B) [k, n], C [m, n]; lda/ldb/ldc are the column strides of the stored matrices.
 #include <Eigen/Core>
 
+#include <functional>
+
 namespace aepipe::nn {
 
 enum class Transpose { kNo, kYes };
 
+// Work done on a finished block of C while it is still in cache, instead of another pass
+// over the whole matrix afterwards (the bias and ReLU of a layer, the ReLU derivative of a
+// delta): called with the block's first row and column and its size, by the thread that
+// computed it, once per block. It must treat every element on its own (the blocks are
+// fixed, but which elements share one is the kernel's business).
+using TileEpilogue =
+    std::function<void(Eigen::Index row, Eigen::Index col, Eigen::Index rows, Eigen::Index cols)>;
+
 template <class T>
 void gemm(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
           Eigen::Index k, T alpha, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb,
-          T beta, T* c, Eigen::Index ldc);
+          T beta, T* c, Eigen::Index ldc, const TileEpilogue* epilogue = nullptr);
 
 // C = alpha * op(A) * op(B) + beta * C for contiguous column-major Eigen matrices.
 template <class T, class MatrixA, class MatrixB, class MatrixC>
 void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b, Transpose transpose_b,
-          T beta, MatrixC& c) {
+          T beta, MatrixC& c, const TileEpilogue* epilogue = nullptr) {
   const Eigen::Index m = transpose_a == Transpose::kNo ? a.rows() : a.cols();
   const Eigen::Index k = transpose_a == Transpose::kNo ? a.cols() : a.rows();
   const Eigen::Index n = transpose_b == Transpose::kNo ? b.cols() : b.rows();
   eigen_assert(c.rows() == m && c.cols() == n);
   eigen_assert((transpose_b == Transpose::kNo ? b.rows() : b.cols()) == k);
   gemm<T>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.rows(), b.data(), b.rows(), beta,
-          c.data(), c.rows());
+          c.data(), c.rows(), epilogue);
 }
 
 // Compute threads for the float kernel (oneDNN's OpenMP pool) on this rank. 0 picks the
