@@ -184,6 +184,25 @@ std::string describe(const TrainOptions& o) {
              o.code_noise > 0 ? cat("code-noise = ", o.code_noise, "\n") : std::string());
 }
 
+namespace {
+
+// A checkpoint for --resume, read on every rank; refused (on every rank) when it is not a
+// checkpoint or was written with other options.
+nn::LoadedModel read_checkpoint(const std::string& path, const std::string& config,
+                                const mpi::Communicator& comm) {
+  nn::LoadedModel loaded = mpi::collectively(comm, [&] { return nn::read_model(path); });
+  mpi::collectively(comm, [&] {
+    if (!loaded.state) throw Error(cat(path, " is not a checkpoint"));
+    if (loaded.info.config != config)
+      throw UsageError(cat("--resume: ", path,
+                           " was written with other options; "
+                           "rerun with the same options or remove it"));
+  });
+  return loaded;
+}
+
+}  // namespace
+
 void run_train(const TrainOptions& options, const StageContext& context) {
   validate(options);
   // First, so that a stop signal arriving while the input is read, the normalisation fitted or
@@ -273,14 +292,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   nn::History history;
   if (options.resume) {
     if (exists_on_root(policy.path)) {
-      nn::LoadedModel loaded = mpi::collectively(comm, [&] { return nn::read_model(policy.path); });
-      mpi::collectively(comm, [&] {
-        if (!loaded.state) throw Error(cat(policy.path, " is not a checkpoint"));
-        if (loaded.info.config != info.config)
-          throw UsageError(cat("--resume: ", policy.path,
-                               " was written with other options; "
-                               "rerun with the same options or remove it"));
-      });
+      nn::LoadedModel loaded = read_checkpoint(policy.path, info.config, comm);
       std::copy(loaded.network->parameters().begin(), loaded.network->parameters().end(),
                 network.parameters().begin());
       history = loaded.info.history;
@@ -331,14 +343,8 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       const nn::CheckpointPolicy part_policy = pretrain_policy(layer);
       std::optional<nn::TrainingState> part_state;
       if (options.resume && exists_on_root(part_policy.path)) {
-        nn::LoadedModel loaded =
-            mpi::collectively(comm, [&] { return nn::read_model(part_policy.path); });
+        nn::LoadedModel loaded = read_checkpoint(part_policy.path, info.config, comm);
         mpi::collectively(comm, [&] {
-          if (!loaded.state) throw Error(cat(part_policy.path, " is not a checkpoint"));
-          if (loaded.info.config != info.config)
-            throw UsageError(cat("--resume: ", part_policy.path,
-                                 " was written with other options; "
-                                 "rerun with the same options or remove it"));
           if (loaded.network->architecture().sizes != sub.sizes)
             throw Error(cat(part_policy.path, " holds a ",
                             loaded.network->architecture().describe(), " network, not layer ",
