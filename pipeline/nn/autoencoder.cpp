@@ -193,7 +193,12 @@ const typename Autoencoder<T>::Matrix& Autoencoder<T>::forward(const Matrix& inp
 }
 
 template <class T>
-T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat) {
+T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat,
+                           std::span<T> gradient) {
+  if (gradient.empty()) gradient = gradients_;
+  if (gradient.size() != gradients_.size())
+    throw Error(cat("internal: a gradient of ", gradient.size(), " values for ", gradients_.size(),
+                    " parameters"));
   const T scale = T(1) / static_cast<T>(global_batch);
   const Matrix& reconstruction = output();
   T loss = 0;
@@ -219,8 +224,8 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
     const auto& slot = slots_[l];
     const Matrix& in = activations_[l];
     const Matrix& delta = deltas_[l];
-    bias_gradient(l) = delta.rowwise().sum();
-    MatrixMap weight_grad = weight_gradient(l);
+    bias_view(gradient.data(), l) = delta.rowwise().sum();
+    MatrixMap weight_grad = weight_view(gradient.data(), l);
     const bool collects = l < architecture_.encoder_layers() && architecture_.tied;
     if (slot.tied)
       gemm<T>(T(1), in, Transpose::kNo, delta, Transpose::kYes, T(0), weight_grad);

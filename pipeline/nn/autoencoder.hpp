@@ -72,7 +72,10 @@ class Autoencoder {
   // data terms (reconstruction, L1, KL with the given global rho^), each sample weighted
   // 1/global_batch, so summing over ranks gives the global batch's gradient. Returns this
   // rank's share of the reconstruction (+ L1) loss. `rho_hat` is needed for kl only.
-  T backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat);
+  // `gradient` (parameters().size() elements): written instead of gradients(), so a caller
+  // that sums pieces gets each piece's gradient where it sums it, without a copy.
+  T backward(const Matrix& target, Eigen::Index global_batch, const Vector* rho_hat,
+             std::span<T> gradient = {});
   // beta * sum_j KL(rho || rho^_j) (the same on every rank: add it once).
   T kl_penalty(const Vector& rho_hat) const;
   // Adds lambda * W to the weight gradients; returns lambda/2 sum ||W||^2.

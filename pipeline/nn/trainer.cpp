@@ -18,6 +18,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// sum[i] += term[i] (equal sizes).
+void add_to(std::span<float> sum, std::span<const float> term) {
+  for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += term[i];
+}
+
 // Clean target and (possibly corrupted) input of a batch, both [D', b].
 // Applies the phase's transform (the layers pretrained before) one micro-batch at a time: a
 // GEMM's low bits can depend on a column's place in the matrix, and a rank's slice holds whole
@@ -189,6 +194,12 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         }
         rho_hat /= static_cast<float>(batch);
       }
+      // Each piece's gradient is written where it is summed: staged in the exact sum, or
+      // for two pieces on this rank the first aside (piece_sum) and the second in place.
+      const std::size_t parameter_count = network.parameters().size();
+      if (exact) gradient_sum.reset(parameter_count);
+      const bool two_local_pieces = !exact && local > micro;
+      if (two_local_pieces) piece_sum.resize(parameter_count);
       double data_loss = 0;
       Eigen::Index pieces = 0;
       for (Eigen::Index c = 0; c < local; c += micro, ++pieces) {
@@ -210,28 +221,18 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         } else {
           network.forward(piece_input);
         }
-        data_loss += network.backward(piece_target, batch, kl ? &rho_hat : nullptr);
-        if (exact) {
-          if (pieces == 0)
-            gradient_sum.assign(network.gradients());
-          else
-            gradient_sum.add(network.gradients());
-        } else if (pieces == 1) {  // a second piece: keep the first's gradient aside
-          for (std::size_t i = 0; i < piece_sum.size(); ++i) piece_sum[i] += network.gradients()[i];
-        } else if (local > width) {  // the first of two pieces
-          piece_sum.assign(network.gradients().begin(), network.gradients().end());
-        }
+        const std::span<float> piece_gradient = exact ? gradient_sum.stage()
+                                                : two_local_pieces && pieces == 0
+                                                    ? std::span(piece_sum)
+                                                    : network.gradients();
+        data_loss += network.backward(piece_target, batch, kl ? &rho_hat : nullptr, piece_gradient);
       }
+      if (two_local_pieces) add_to(network.gradients(), piece_sum);  // one rounding, as exact
       const auto allreduce_start = Clock::now();
       if (exact) {
-        if (pieces == 0) gradient_sum.reset(network.parameters().size());  // no rows here
-        gradient_sum.allreduce(comm_);
-        gradient_sum.round_to(network.gradients());
-      } else if (pieces == 2) {
-        comm_.allreduce_sum(std::span(piece_sum));
-        std::copy(piece_sum.begin(), piece_sum.end(), network.gradients().begin());
+        gradient_sum.allreduce_round_to(comm_, network.gradients());  // no rows here: zeros
       } else {
-        // One piece (summed in place) or none (adds zeros).
+        // One or two pieces (summed in place) or none (adds zeros).
         if (pieces == 0) std::fill(network.gradients().begin(), network.gradients().end(), 0.0f);
         comm_.allreduce_sum(network.gradients());
       }

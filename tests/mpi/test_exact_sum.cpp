@@ -3,6 +3,7 @@
 // not fill its blocks of 8.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -64,6 +65,76 @@ TEST(ExactSum, SplitOverRanksEqualsOneProcessInAnyOrder) {
     for (std::size_t i = 0; i < size; ++i)
       ASSERT_EQ(split.value(i), reference.value(i)) << "size " << size << ", element " << i;
   }
+}
+
+// Staged terms (stage(): summed kMaxStaged at a time, or rounded straight from the stage)
+// give the bits add() gives, in any order, mixed with add() and assign(), split over ranks;
+// 150001 elements take three of allreduce_round_to's pieces (the last block part full).
+TEST(ExactSum, StagedTermsEqualAddedTerms) {
+  Communicator comm;
+  for (std::size_t pieces : {std::size_t{1}, std::size_t{2}, std::size_t{5}, ExactSum::kMaxStaged,
+                             ExactSum::kMaxStaged + 1, std::size_t{19}}) {
+    for (std::size_t size : {std::size_t{1}, std::size_t{8}, std::size_t{13}, std::size_t{1003},
+                             std::size_t{150001}}) {
+      ExactSum reference;
+      reference.reset(size);
+      for (std::size_t k = 0; k < pieces; ++k) reference.add(piece(k, size));
+      const auto context = ::testing::Message() << pieces << " pieces of " << size;
+
+      // Every piece staged, in reverse order, on one process: rounded from the stage (or
+      // from the pairs and the stage past kMaxStaged).
+      ExactSum staged;
+      staged.reset(size);
+      for (std::size_t k = pieces; k-- > 0;) {
+        const auto values = piece(k, size);
+        std::ranges::copy(values, staged.stage().begin());
+      }
+      EXPECT_EQ(bits_of(staged), bits_of(reference)) << context;
+      for (std::size_t i = 0; i < size; ++i)
+        ASSERT_EQ(staged.value(i), reference.value(i)) << context << ", element " << i;
+
+      // Odd pieces added, even ones staged, the first assigned; this rank's share, allreduced.
+      ExactSum mixed;
+      mixed.reset(size);
+      bool first = true;
+      for (std::size_t k = static_cast<std::size_t>(comm.rank()); k < pieces;
+           k += static_cast<std::size_t>(comm.size())) {
+        const auto values = piece(k, size);
+        if (first)
+          mixed.assign(values);
+        else if (k % 2 == 1)
+          mixed.add(values);
+        else
+          std::ranges::copy(values, mixed.stage().begin());
+        first = false;
+      }
+      // Rounded piece by piece while allreduced (this rank's own sum stays), then allreduced.
+      std::vector<float> rounded(size);
+      mixed.allreduce_round_to(comm, rounded, 0.5);
+      std::vector<float> expected(size);
+      reference.round_to(expected, 0.5);
+      for (std::size_t i = 0; i < size; ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(rounded[i]),
+                  std::bit_cast<std::uint32_t>(expected[i]))
+            << context << ", element " << i;
+      mixed.allreduce(comm);
+      EXPECT_EQ(bits_of(mixed), bits_of(reference)) << context;
+    }
+  }
+}
+
+TEST(ExactSum, ResetIsZeroWithoutWriting) {
+  ExactSum sum;
+  sum.assign(std::vector<float>{1.0f, 2.0f, 3.0f});
+  sum.reset(3);
+  EXPECT_EQ(sum.value(1), 0.0);
+  std::vector<float> rounded(3, 7.0f);
+  sum.round_to(rounded);
+  EXPECT_EQ(rounded, std::vector<float>(3, 0.0f));
+  std::ranges::copy(std::vector<float>{-0.0f, 5.0f, 1e30f}, sum.stage().begin());
+  sum.round_to(rounded);
+  EXPECT_EQ(rounded, (std::vector<float>{0.0f, 5.0f, 1e30f}));
+  EXPECT_FALSE(std::signbit(rounded[0]));  // 0 + -0, as add() from zero
 }
 
 TEST(ExactSum, KeepsWhatAFloatSumLoses) {
