@@ -22,14 +22,42 @@ struct RoundCodes {
   Eigen::MatrixXf codes, kept;
 };
 
+// matrix = [matrix, more] (columns appended; an empty matrix takes more's rows).
+void append_columns(Eigen::MatrixXf& matrix, const Eigen::MatrixXf& more) {
+  const Eigen::Index before = matrix.size() == 0 ? 0 : matrix.cols();
+  matrix.conservativeResize(more.rows(), before + more.cols());
+  matrix.middleCols(before, more.cols()) = more;
+}
+
+// Codes [k, count] of pixels [count, D] starting at a data-file chunk's first row, encoded
+// one data-file chunk at a time (blocks from each chunk's first row, as query encodes its
+// rows), so grouping chunks into larger writes does not change a code's bits.
+void encode_chunks(nn::Autoencoder<float>& network, const nn::Normalisation& normalisation,
+                   const data::DataFileReader& reader, const std::uint8_t* pixels,
+                   std::int64_t count, Eigen::MatrixXf& codes, Eigen::MatrixXf* kept) {
+  if (count <= reader.chunk_rows())
+    return codec::encode_pixels(network, normalisation, pixels, count, codes, kept);
+  Eigen::MatrixXf chunk_codes, chunk_kept;
+  codes.resize(0, 0);
+  if (kept) kept->resize(0, 0);
+  for (std::int64_t first = 0; first < count; first += reader.chunk_rows()) {
+    const std::int64_t rows = std::min(reader.chunk_rows(), count - first);
+    codec::encode_pixels(network, normalisation, pixels + first * reader.row_bytes(), rows,
+                         chunk_codes, kept ? &chunk_kept : nullptr);
+    append_columns(codes, chunk_codes);
+    if (kept) append_columns(*kept, chunk_kept);
+  }
+}
+
 // Per-dimension samples of the codes of every stride-th row, gathered on every rank in the
 // same order whatever the rank count (a row's code does not depend on P, and the sorted
 // samples do not depend on the order they arrive in).
 //
-// With stride 1 every row is encoded here, exactly as the writing pass would (whole chunks,
-// blocks from the chunk's first row): those codes are kept in `reuse` when it is given, so
-// the data is encoded once. With a larger stride only the sampled rows are encoded, in
-// blocks counted from the chunk's first sampled row (still independent of P).
+// Rows are taken in the writing pass's pieces (`rounds`: whole data-file chunks), and encoded
+// one data-file chunk at a time. With stride 1 every row is encoded here, exactly as the
+// writing pass would (blocks from each chunk's first row): those codes are kept in `reuse`
+// when it is given, so the data is encoded once. With a larger stride only the sampled rows
+// are encoded, in blocks counted from the chunk's first sampled row (still independent of P).
 std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
                                              const nn::Normalisation& normalisation,
                                              const data::DataFileReader& reader,
@@ -44,35 +72,39 @@ std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
     Eigen::MatrixXf codes, kept;
     const auto row_bytes = static_cast<std::size_t>(reader.row_bytes());
     for (std::int64_t round = 0; round < rounds.rounds(comm.size()); ++round) {
-      const auto [first, count] = rounds.rows_of(round, comm.rank(), comm.size());
+      const auto [piece_first, piece_count] = rounds.rows_of(round, comm.rank(), comm.size());
       if (reuse) reuse->emplace_back();
-      if (count == 0) continue;
-      // Only chunks holding a sampled row are read.
-      const std::int64_t first_sample = (first + stride - 1) / stride * stride;
-      if (first_sample >= first + count) continue;
-      pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
-      reader.read_images(first, count, pixels.data());
-      const std::int64_t samples = (first + count - first_sample + stride - 1) / stride;
-      const std::uint8_t* rows = pixels.data();
-      if (stride > 1) {
-        sampled.resize(static_cast<std::size_t>(samples) * row_bytes);
-        for (std::int64_t i = 0; i < samples; ++i)
-          std::memcpy(sampled.data() + static_cast<std::size_t>(i) * row_bytes,
-                      pixels.data() +
-                          static_cast<std::size_t>(first_sample - first + i * stride) * row_bytes,
-                      row_bytes);
-        rows = sampled.data();
-      }
-      codec::encode_pixels(network, normalisation, rows, samples, codes, sparse ? &kept : nullptr);
-      for (std::int64_t i = 0; i < samples; ++i)
-        for (Eigen::Index j = 0; j < k; ++j) {
-          if (sparse && kept(j, i) == 0.0f) continue;
-          local.push_back(static_cast<float>(j));
-          local.push_back(codes(j, i));
+      for (std::int64_t first = piece_first; first < piece_first + piece_count;
+           first += reader.chunk_rows()) {
+        const std::int64_t count = std::min(reader.chunk_rows(), piece_first + piece_count - first);
+        // Only chunks holding a sampled row are read.
+        const std::int64_t first_sample = (first + stride - 1) / stride * stride;
+        if (first_sample >= first + count) continue;
+        pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
+        reader.read_images(first, count, pixels.data());
+        const std::int64_t samples = (first + count - first_sample + stride - 1) / stride;
+        const std::uint8_t* rows = pixels.data();
+        if (stride > 1) {
+          sampled.resize(static_cast<std::size_t>(samples) * row_bytes);
+          for (std::int64_t i = 0; i < samples; ++i)
+            std::memcpy(sampled.data() + static_cast<std::size_t>(i) * row_bytes,
+                        pixels.data() +
+                            static_cast<std::size_t>(first_sample - first + i * stride) * row_bytes,
+                        row_bytes);
+          rows = sampled.data();
         }
-      if (reuse) {
-        reuse->back().codes = codes;
-        if (sparse) reuse->back().kept = kept;
+        codec::encode_pixels(network, normalisation, rows, samples, codes,
+                             sparse ? &kept : nullptr);
+        for (std::int64_t i = 0; i < samples; ++i)
+          for (Eigen::Index j = 0; j < k; ++j) {
+            if (sparse && kept(j, i) == 0.0f) continue;
+            local.push_back(static_cast<float>(j));
+            local.push_back(codes(j, i));
+          }
+        if (reuse) {  // stride 1: the piece's codes, chunk after chunk
+          append_columns(reuse->back().codes, codes);
+          if (sparse) append_columns(reuse->back().kept, kept);
+        }
       }
     }
   });
@@ -122,7 +154,11 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
   layout.deflate_level = options.deflate;
   const bool top_k = network.objective().sparsity == nn::Sparsity::kTopK;
   if (top_k && !options.dense) layout.kept = network.objective().k;
-  const ChunkRounds rounds{reader.rows(), reader.chunk_rows()};
+  // Each rank writes whole chunks of the code datasets: rounds of that many rows.
+  layout.chunk_rows =
+      codec::code_chunk_rows(reader.rows(), reader.chunk_rows(), reader.row_bytes(), layout);
+  const ChunkRounds rounds{reader.rows(),
+                           layout.chunk_rows > 0 ? layout.chunk_rows : reader.chunk_rows()};
 
   std::optional<codec::Quantiser> quantiser;
   std::vector<RoundCodes> encoded;  // per round of this rank, when the sampling pass kept them
@@ -169,8 +205,8 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
       }
       pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
       if (count > 0) reader.read_images(first, count, pixels.data());
-      codec::encode_pixels(network, normalisation, pixels.data(), count, codes,
-                           layout.sparse() ? &kept : nullptr);
+      encode_chunks(network, normalisation, reader, pixels.data(), count, codes,
+                    layout.sparse() ? &kept : nullptr);
     });
     writer.write(first, codes, layout.sparse() ? &kept : nullptr, labels, tiles);
     done = std::min(reader.rows(), (round + 1) * comm.size() * rounds.chunk_rows);

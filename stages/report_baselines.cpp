@@ -4,6 +4,7 @@
 #include <set>
 
 #include "codec/batch_coding.hpp"
+#include "codec/codes_file.hpp"
 #include "codec/image_quality.hpp"
 #include "codec/quantiser.hpp"
 #include "data/data_file_reader.hpp"
@@ -80,9 +81,19 @@ std::string sample_text(const Sample& sample, const std::string& data_path) {
 PcaPoint quantised_pca_point(nn::Autoencoder<float>& network,
                              const nn::Normalisation& normalisation, const Eigen::MatrixXf& codes,
                              int bits, int deflate_level, const std::uint8_t* images,
-                             const data::ImageShape& shape, const std::string& scratch) {
+                             const data::ImageShape& shape, const std::string& scratch,
+                             std::int64_t data_chunk_rows) {
   const Eigen::Index k = codes.rows(), n = codes.cols();
-  const report::StoredCodesLayout layout{n, k, bits, deflate_level};
+  codec::CodesLayout as_encoded;
+  as_encoded.rows = n;
+  as_encoded.code_size = k;
+  as_encoded.bits = bits;
+  const std::int64_t chunk_rows =
+      data_chunk_rows > 0
+          ? codec::code_chunk_rows(n, data_chunk_rows, static_cast<std::int64_t>(shape.bytes()),
+                                   as_encoded)
+          : 0;
+  const report::StoredCodesLayout layout{n, k, bits, deflate_level, chunk_rows};
   PcaPoint result;
   Eigen::MatrixXf restored = codes;
   if (bits == 0) {
@@ -164,7 +175,7 @@ BaselinePoints measure_baselines(const ReportOptions& options, const CodesQualit
       for (const int bits : depths)
         points.pca.push_back(quantised_pca_point(*pca->fit.network, pca->normalisation, pca_codes,
                                                  bits, deflate_level, sample.pixels.data(), shape,
-                                                 scratch)
+                                                 scratch, reader.chunk_rows())
                                  .point);
       points.pca_series = cat("PCA ", components, "-d");
       points.notes.push_back(

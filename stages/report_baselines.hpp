@@ -43,7 +43,9 @@ struct BaselinePoints {
 // [n, H, W, C] uint8) stored at `bits` (0: float32, else levels of a quantiser fitted on these
 // codes), decoded by `network`, compared with the images over every value. Its rate counts
 // the bytes report::stored_code_bytes measures at `deflate_level` (returned too), written to
-// `scratch`. Named "PCA <k>-d <B>-bit" or "PCA <k>-d float32".
+// `scratch` in the chunks encode would give them for a data file of these n images in chunks
+// of `data_chunk_rows` (0: about 1 MiB of codes). Named "PCA <k>-d <B>-bit" or
+// "PCA <k>-d float32".
 struct PcaPoint {
   report::RatePoint point;
   std::uint64_t stored_bytes = 0;
@@ -51,7 +53,8 @@ struct PcaPoint {
 PcaPoint quantised_pca_point(nn::Autoencoder<float>& network,
                              const nn::Normalisation& normalisation, const Eigen::MatrixXf& codes,
                              int bits, int deflate_level, const std::uint8_t* images,
-                             const data::ImageShape& shape, const std::string& scratch);
+                             const data::ImageShape& shape, const std::string& scratch,
+                             std::int64_t data_chunk_rows = 0);
 
 // Collective: every rank opens the codes file and its model and fits PCA on its share of
 // the training data; rank 0 measures the points (the others return none). `quality` is the

@@ -14,10 +14,11 @@
 namespace aepipe::report {
 
 struct StoredCodesLayout {
-  std::int64_t rows = 0;   // N codes
-  std::int64_t width = 0;  // k values per code
-  int bits = 0;            // 0: float32 values; 1..16: integer levels
-  int deflate_level = 9;   // 0..9, as `aepipe encode --deflate`
+  std::int64_t rows = 0;        // N codes
+  std::int64_t width = 0;       // k values per code
+  int bits = 0;                 // 0: float32 values; 1..16: integer levels
+  int deflate_level = 9;        // 0..9, as `aepipe encode --deflate`
+  std::int64_t chunk_rows = 0;  // as CodesLayout::chunk_rows (0: about 1 MiB of codes)
 };
 
 // Stored bytes of `values` [rows, width] row-major float32 (layout.bits == 0) or of `levels`

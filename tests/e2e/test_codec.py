@@ -96,6 +96,13 @@ class CodecTests(E2ETestCase):
                 self.assertArrayEqual(three[key], one[key], "bits %s /%s" % (bits, key))
             self.assertEqual(attrs["aepipe_format"], "codes")
             self.assertEqual(int(attrs["bits"]), int(bits))
+            # The small file's 77 chunks are written in groups of whole chunks (at least 16
+            # groups), one chunk of codes per group: no rank rewrites another's chunk.
+            with h5py.File(self.path("c3.h5"), "r") as f, h5py.File(self.small, "r") as d:
+                code_rows, data_rows = f["codes"].chunks[0], d["images"].chunks[0]
+            self.assertEqual(code_rows % data_rows, 0, "bits %s" % bits)
+            self.assertGreaterEqual(code_rows // data_rows, 2, "bits %s" % bits)
+            self.assertGreaterEqual(-(-self.small_rows // code_rows), 16, "bits %s" % bits)
             a = self.decode(self.path("c1.h5"), self.path("d1.h5"), ranks=1)
             b = self.decode(self.path("c3.h5"), self.path("d2.h5"), ranks=2)
             self.assertSameData(a, b, keys=("images", "labels", "names"), what="bits " + bits)

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "codec/batch_coding.hpp"
+#include "codec/codes_file.hpp"
 #include "codec/image_quality.hpp"
 #include "h5/check.hpp"
 #include "h5/file.hpp"
@@ -185,6 +186,45 @@ TEST(ReportStoredCodes, BytesAreWhatHdf5StoresForCodes) {
   const std::vector<std::uint16_t> constant(levels.size(), 200);
   EXPECT_LT(stored_code_bytes(constant, {rows, width, 8, 9}, path), 1000u);
   EXPECT_THROW(stored_code_bytes(levels, {rows, width + 1, 8, 9}, path), Error);
+}
+
+// encode's code chunks: whole data-file chunks (each rank writes whole chunks of codes) only
+// where that leaves at least 16 writes of at least two data-file chunks; about 1 MiB of codes
+// and at most 64 MiB of images per write.
+TEST(CodesLayout, ChunksAreWholeDataFileChunksForLargeFiles) {
+  using codec::code_chunk_rows;
+  codec::CodesLayout floats;
+  floats.code_size = 30;
+  EXPECT_EQ(code_chunk_rows(10000, 1337, 784, floats), 0);         // 8 chunks: about 1 MiB of codes
+  EXPECT_EQ(code_chunk_rows(41447, 1337, 784, floats), 0);         // 31 chunks
+  EXPECT_EQ(code_chunk_rows(42783, 1337, 784, floats), 2 * 1337);  // 32 chunks: 16 writes of 2
+  EXPECT_EQ(code_chunk_rows(60000, 1337, 784, floats), 2 * 1337);  // 45 chunks: 22 writes
+  EXPECT_EQ(code_chunk_rows(10'000'000, 1337, 784, floats), 6 * 1337);  // 6 * 1337 * 120 B
+  codec::CodesLayout levels = floats;
+  levels.code_size = 32;
+  levels.bits = 5;  // one byte a value
+  EXPECT_EQ(code_chunk_rows(10'000'000, 1337, 784, levels), 24 * 1337);
+  levels.kept = 8;  // sparse: 8 values a row, 131072 rows a MiB, but 64 MiB of images first
+  EXPECT_EQ(code_chunk_rows(10'000'000, 1337, 784, levels), 64 * 1337);
+  levels.bits = 12;  // two bytes a value
+  EXPECT_EQ(code_chunk_rows(10'000'000, 1337, 784, levels), 49 * 1337);
+  // 3 MiB images, one per data-file chunk: 21 per write (64 MiB).
+  EXPECT_EQ(code_chunk_rows(1'000'000, 1, 3 << 20, floats), 21);
+}
+
+TEST(ReportStoredCodes, ChunkRowsAreThoseGiven) {
+  testing::ScratchDir scratch;
+  std::vector<std::uint16_t> levels(3000 * 30);
+  std::mt19937 random(5);
+  std::binomial_distribution<int> level(255, 0.5);
+  for (auto& value : levels) value = static_cast<std::uint16_t>(level(random));
+  const std::string path = scratch.path("scratch.h5");
+  // Each chunk deflates on its own (with its own Huffman tables): 30 chunks of 100 rows
+  // store other bytes than one of 3000.
+  EXPECT_NE(stored_code_bytes(levels, {3000, 30, 8, 9, 100}, path),
+            stored_code_bytes(levels, {3000, 30, 8, 9, 3000}, path));
+  EXPECT_EQ(stored_code_bytes(levels, {3000, 30, 8, 9, 0}, path),
+            stored_code_bytes(levels, {3000, 30, 8, 9, 3000}, path));  // 0: ~1 MiB, all rows
 }
 
 TEST(ReportStoredCodes, DeflateLevelIsReadFromTheDataset) {
