@@ -13,7 +13,11 @@ bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh"
 source "$root/scripts/mpi-env.sh"
 status=0
-(cd "${AEPIPE_BUILD_DIR:-$root/build}" && ctest --output-on-failure --timeout 600 "$@") || status=1
+# -j: tests that need both cores say so (PROCESSORS 2: the end-to-end tests, 4 ranks), the
+# rest run two at a time.
+jobs=$(nproc)
+(cd "${AEPIPE_BUILD_DIR:-$root/build}" && ctest --output-on-failure --timeout 600 -j "$jobs" "$@") ||
+  status=1
 
 if [[ ${AEPIPE_SANITIZE_TESTS:-1} != 0 ]]; then
   start=$SECONDS
@@ -27,7 +31,7 @@ if [[ ${AEPIPE_SANITIZE_TESTS:-1} != 0 ]]; then
     aepipe_library_guard_tests aepipe_mpi_tests aepipe_index_tests aepipe_index_mpi_tests fuzz_idx_replay \
     fuzz_image_replay fuzz_hdf5_replay
   built=$SECONDS
-  (cd "$build" && ctest --output-on-failure --timeout 600 -L 'unit|mpi') || status=1
+  (cd "$build" && ctest --output-on-failure --timeout 600 -j "$jobs" -L 'unit|mpi') || status=1
   echo "test: sanitisers: build $((built - start)) s, tests $((SECONDS - built)) s"
 fi
 
@@ -38,7 +42,7 @@ if [[ ${AEPIPE_FUZZ_TESTS:-1} != 0 ]]; then
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
   cmake --build "$build" -j "$(nproc)" --target aepipe_fuzzers
   built=$SECONDS
-  (cd "$build" && ctest --output-on-failure --timeout 600 -L fuzz) || status=1
+  (cd "$build" && ctest --output-on-failure --timeout 600 -j "$jobs" -L fuzz) || status=1
   echo "test: fuzzing: build $((built - start)) s, tests $((SECONDS - built)) s"
 fi
 exit $status
