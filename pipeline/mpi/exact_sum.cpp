@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "util/error.hpp"
+#include "util/parallel_ranges.hpp"
 #include "util/vector_clones.hpp"
 
 namespace aepipe::mpi {
@@ -232,7 +233,9 @@ void ExactSum::fold() {
   const std::size_t blocks = blocks_for(size_);
   blocks_.resize(2 * kBlock * blocks);
   if (!zero_ && staged_count_ == 0) return;
-  sum_into(blocks_.data(), 0, blocks);
+  for_each_range(blocks, 8, [&](std::size_t begin, std::size_t end) {
+    sum_into(blocks_.data() + 2 * kBlock * begin, begin, end - begin);
+  });
   zero_ = false;
   staged_count_ = 0;
 }
@@ -294,8 +297,12 @@ void ExactSum::round_to(std::span<float> out, double scale) const {
     return;
   }
   const std::size_t whole = count / kBlock;
-  round_blocks(out.data(), blocks_.data(), staged_.data(), stride(), staged_count_, whole, zero_,
-               scale);
+  for_each_range(whole, 8, [&](std::size_t begin, std::size_t end) {
+    // Null where unused (the blocks when zero_, the stage when nothing is staged).
+    round_blocks(out.data() + kBlock * begin, zero_ ? nullptr : blocks_.data() + 2 * kBlock * begin,
+                 staged_count_ > 0 ? staged_.data() + kBlock * begin : nullptr, stride(),
+                 staged_count_, end - begin, zero_, scale);
+  });
   for (std::size_t i = whole * kBlock; i < count; ++i) {
     double hi = 0.0, lo = 0.0;
     sum_element(zero_ ? nullptr : blocks_.data(), staged_.data(), stride(), staged_count_, i, hi,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "util/error.hpp"
+#include "util/parallel_ranges.hpp"
 #include "util/vector_clones.hpp"
 
 namespace aepipe::nn {
@@ -98,8 +99,10 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
   ++steps_;
   const std::size_t n = parameters.size();
   if (kind_ == Kind::kSgd) {
-    sgd_update(parameters.data(), gradients.data(), first_.data(), n, static_cast<float>(momentum_),
-               static_cast<float>(lr));
+    for_each_range(n, 16, [&](std::size_t begin, std::size_t end) {
+      sgd_update(parameters.data() + begin, gradients.data() + begin, first_.data() + begin,
+                 end - begin, static_cast<float>(momentum_), static_cast<float>(lr));
+    });
     return;
   }
   const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_);
@@ -108,8 +111,10 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
   const float rate =
       static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta2_, t)) / (1.0 - std::pow(beta1_, t)));
   const float eps = static_cast<float>(epsilon_ * std::sqrt(1.0 - std::pow(beta2_, t)));
-  adam_update(parameters.data(), gradients.data(), first_.data(), second_.data(), n, b1, b2, rate,
-              eps);
+  for_each_range(n, 16, [&](std::size_t begin, std::size_t end) {
+    adam_update(parameters.data() + begin, gradients.data() + begin, first_.data() + begin,
+                second_.data() + begin, end - begin, b1, b2, rate, eps);
+  });
 }
 
 }  // namespace aepipe::nn

@@ -10,6 +10,7 @@
 #include "nn/evaluation.hpp"
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
+#include "util/parallel_ranges.hpp"
 #include "util/progress.hpp"
 #include "util/stop_signal.hpp"
 
@@ -20,7 +21,9 @@ using Clock = std::chrono::steady_clock;
 
 // sum[i] += term[i] (equal sizes).
 void add_to(std::span<float> sum, std::span<const float> term) {
-  for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += term[i];
+  for_each_range(sum.size(), 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) sum[i] += term[i];
+  });
 }
 
 // Clean target and (possibly corrupted) input of a batch, both [D', b].

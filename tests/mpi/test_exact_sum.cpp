@@ -2,6 +2,7 @@
 // over ranks (the training's rank-count independence rests on it), for sizes that do and do
 // not fill its blocks of 8.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <bit>
@@ -121,6 +122,29 @@ TEST(ExactSum, StagedTermsEqualAddedTerms) {
       EXPECT_EQ(bits_of(mixed), bits_of(reference)) << context;
     }
   }
+}
+
+// Rounding and folding are split among the compute threads for long sums: same bits.
+TEST(ExactSum, ThreadsDoNotChangeTheBits) {
+  const int threads = omp_get_max_threads();
+  constexpr std::size_t kSize = 200003;
+  std::vector<std::vector<std::uint32_t>> rounded, folded;
+  for (int count : {1, 2, 3}) {
+    omp_set_num_threads(count);
+    ExactSum sum;
+    sum.reset(kSize);
+    for (std::size_t k = 0; k < 3; ++k) std::ranges::copy(piece(k, kSize), sum.stage().begin());
+    rounded.push_back(bits_of(sum));  // straight from the stage
+    for (std::size_t k = 3; k < ExactSum::kMaxStaged + 4; ++k)
+      std::ranges::copy(piece(k, kSize), sum.stage().begin());  // folds once on the way
+    folded.push_back(bits_of(sum));
+  }
+  omp_set_num_threads(threads);
+  EXPECT_EQ(rounded[1], rounded[0]);
+  EXPECT_EQ(rounded[2], rounded[0]);
+  EXPECT_EQ(folded[1], folded[0]);
+  EXPECT_EQ(folded[2], folded[0]);
+  EXPECT_NE(folded[0], rounded[0]);
 }
 
 TEST(ExactSum, ResetIsZeroWithoutWriting) {
