@@ -57,9 +57,7 @@ class ExactSum {
   // size()).
   void sum_into(double* dst, std::size_t first_block, std::size_t count) const;
   // Floats from one staged term to the next: whole blocks, so every term starts as aligned as
-  // the first. The caller's computation can depend on its buffer's alignment (Eigen peels
-  // unaligned heads off its vector loops: a bias gradient's end elements then sum in
-  // another order), and a term must get the bits it would get in any other buffer.
+  // the first for the vector loops that write and read it.
   std::size_t stride() const { return (size_ + kBlock - 1) / kBlock * kBlock; }
 
   std::size_t size_ = 0;

@@ -11,6 +11,23 @@
 #include "util/error.hpp"
 
 namespace aepipe::nn {
+namespace {
+
+// out = the sum of m's columns, added column after column: the same order for every element
+// whatever out's alignment. (Eigen's rowwise().sum() adds the elements before and after its
+// aligned middle in another order, so a bias gradient's bits depended on where it was
+// written, and a gradient written into another buffer than one rank uses came out different.)
+template <class T, class Out>
+void sum_columns(const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& m, Out&& out) {
+  if (m.cols() == 0) {
+    out.setZero();
+    return;
+  }
+  out = m.col(0);
+  for (Eigen::Index j = 1; j < m.cols(); ++j) out += m.col(j);
+}
+
+}  // namespace
 
 template <class T>
 Autoencoder<T>::Autoencoder(const Architecture& architecture, const Objective& objective)
@@ -224,7 +241,7 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
     const auto& slot = slots_[l];
     const Matrix& in = activations_[l];
     const Matrix& delta = deltas_[l];
-    bias_view(gradient.data(), l) = delta.rowwise().sum();
+    sum_columns<T>(delta, bias_view(gradient.data(), l));
     MatrixMap weight_grad = weight_view(gradient.data(), l);
     const bool collects = l < architecture_.encoder_layers() && architecture_.tied;
     if (slot.tied)

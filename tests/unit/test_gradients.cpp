@@ -2,7 +2,11 @@
 // loss and regulariser: relative difference ||g_num - g|| / ||g_num + g|| < 1e-9.
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
 #include <random>
+#include <span>
+#include <vector>
 
 #include "nn/autoencoder.hpp"
 
@@ -158,6 +162,30 @@ TEST(Gradients, CodeNoiseIsPassedStraightThrough) {
     const Eigen::MatrixXd noisy_output = net.forward(input, &noise);
     EXPECT_GT((noisy_output - clean_output).norm(), 1e-3);
     EXPECT_EQ((net.code() - clean_code).norm(), 0.0);
+  }
+}
+
+// The trainer writes each micro-batch's gradient into buffers of its own (the exact sum's
+// slots, a second piece's buffer): a gradient must have the same bits wherever it is
+// written, or ranks that write into other buffers than one rank does drift apart.
+TEST(Gradients, BitsDoNotDependOnTheBuffersAlignment) {
+  for (bool tied : {false, true}) {
+    Autoencoder<float> net(parse_architecture("61-37-9", {}, tied), {});
+    net.initialize(5);
+    const Eigen::MatrixXf input = random_batch(61, 23, 8).cast<float>();
+    net.forward(input);
+    net.backward(input, 40, nullptr);
+    const std::vector<float> reference(net.gradients().begin(), net.gradients().end());
+    for (std::size_t offset = 1; offset < 16; ++offset) {
+      std::vector<float> buffer(reference.size() + 16, -1.0f);
+      const std::span<float> gradient(buffer.data() + offset, reference.size());
+      net.forward(input);
+      net.backward(input, 40, nullptr, gradient);
+      for (std::size_t i = 0; i < reference.size(); ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(gradient[i]),
+                  std::bit_cast<std::uint32_t>(reference[i]))
+            << "tied " << tied << ", " << offset << " floats in, element " << i;
+    }
   }
 }
 
