@@ -39,22 +39,19 @@ CodesWriter::CodesWriter(const mpi::Communicator& comm, std::string output,
     const auto rows = static_cast<hsize_t>(layout_.rows);
     const auto width = static_cast<hsize_t>(layout_.values_per_row());
     const hid_t type = value_file_type(layout_.bits);
-    const auto chunk_rows = [&](hid_t stored) {
-      return layout_.chunk_rows > 0 ? static_cast<hsize_t>(layout_.chunk_rows)
-                                    : h5::rows_per_chunk(width * H5Tget_size(stored));
-    };
-    h5::DatasetLayout codes_layout{chunk_rows(type), layout_.deflate_level, false,
-                                   layout_.bits == 0};
+    // 0 rows per chunk: Dataset::create picks about 1 MiB per chunk.
+    const auto chunk_rows = static_cast<hsize_t>(layout_.chunk_rows);
+    h5::DatasetLayout codes_layout{chunk_rows, layout_.deflate_level, false, layout_.bits == 0};
     values_.emplace(h5::Dataset::create(*file_, layout_.sparse() ? "/values" : "/codes", type, rows,
                                         {width}, codes_layout));
     if (layout_.sparse()) {
       const hid_t index_type = layout_.code_size <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
       indices_.emplace(h5::Dataset::create(*file_, "/indices", index_type, rows, {width},
-                                           {chunk_rows(index_type), layout_.deflate_level, false}));
+                                           {chunk_rows, layout_.deflate_level, false}));
     }
-    const hsize_t metadata_rows = layout_.chunk_rows > 0
-                                      ? static_cast<hsize_t>(layout_.chunk_rows)
-                                      : std::max<hsize_t>(4096, codes_layout.chunk_rows);
+    const hsize_t metadata_rows =
+        chunk_rows > 0 ? chunk_rows
+                       : std::max<hsize_t>(4096, h5::rows_per_chunk(width * H5Tget_size(type)));
     if (layout_.labels)
       labels_.emplace(h5::Dataset::create(*file_, "/labels", H5T_STD_I32LE, rows, {},
                                           {metadata_rows, layout_.deflate_level, false}));

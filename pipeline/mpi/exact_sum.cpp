@@ -67,10 +67,9 @@ void add_floats(double* __restrict blocks, const float* __restrict values, std::
 // sum_element() computes them, into hi/lo [G * kBlock]. Each term's add waits for the one
 // before (a chain of ~8 dependent adds), so several blocks at once keep the FP units busy:
 // rounding 4 staged terms of 2.8 M elements took 9.8 ms a block at a time, 7.2 ms four at a
-// time (a plain float sum of the same terms, memory-bound: 5.8 ms).
+// time (a plain float sum of the same terms, memory-bound: 5.8 ms). Blocks b .. b + G - 1;
+// pointers not needed (pairs when from_zero, terms when count is 0) may be null.
 template <std::size_t G>
-// Blocks b .. b + G - 1; pointers not needed (pairs when from_zero, terms when count is 0) may
-// be null.
 inline void sum_group(const double* pairs, const float* __restrict terms, std::size_t b,
                       std::size_t stride, std::size_t count, bool from_zero, double* hi,
                       double* lo) {
@@ -207,22 +206,20 @@ std::span<float> ExactSum::stage() {
 
 void ExactSum::sum_into(double* dst, std::size_t first_block, std::size_t count) const {
   const bool from_zero = zero_;  // then the pairs are not read (nor written yet)
-  const double* pairs = from_zero ? nullptr : blocks_.data() + 2 * kBlock * first_block;
+  const double* first_pairs = from_zero ? nullptr : blocks_.data() + 2 * kBlock * first_block;
   const float* terms = staged_count_ > 0 ? staged_.data() + kBlock * first_block : nullptr;
   if (from_zero && staged_count_ == 0) {
     std::fill_n(dst, 2 * kBlock * count, 0.0);
     return;
   }
   const std::size_t whole = std::min(count, size_ / kBlock - std::min(size_ / kBlock, first_block));
-  sum_blocks(dst, pairs, terms, stride(), staged_count_, whole, from_zero);
+  sum_blocks(dst, first_pairs, terms, stride(), staged_count_, whole, from_zero);
   if (whole < count) {  // the last block of the sum: its elements, then zero padding
     double* tail = dst + 2 * kBlock * whole;
     for (std::size_t j = 0; j < kBlock; ++j) {
       const std::size_t i = (first_block + whole) * kBlock + j;
       double hi = 0.0, lo = 0.0;
-      if (i < size_)
-        sum_element(from_zero ? nullptr : blocks_.data(), staged_.data(), stride(), staged_count_,
-                    i, hi, lo);
+      if (i < size_) sum_element(pairs(), staged_.data(), stride(), staged_count_, i, hi, lo);
       tail[j] = hi;
       tail[kBlock + j] = lo;
     }
@@ -305,16 +302,14 @@ void ExactSum::round_to(std::span<float> out, double scale) const {
   });
   for (std::size_t i = whole * kBlock; i < count; ++i) {
     double hi = 0.0, lo = 0.0;
-    sum_element(zero_ ? nullptr : blocks_.data(), staged_.data(), stride(), staged_count_, i, hi,
-                lo);
+    sum_element(pairs(), staged_.data(), stride(), staged_count_, i, hi, lo);
     out[i] = static_cast<float>((hi + lo) * scale);
   }
 }
 
 double ExactSum::value(std::size_t i) const {
-  if (zero_ && staged_count_ == 0) return 0.0;
   double hi = 0.0, lo = 0.0;
-  sum_element(zero_ ? nullptr : blocks_.data(), staged_.data(), stride(), staged_count_, i, hi, lo);
+  sum_element(pairs(), staged_.data(), stride(), staged_count_, i, hi, lo);
   return hi + lo;
 }
 

@@ -59,6 +59,8 @@ class ExactSum {
   // Floats from one staged term to the next: whole blocks, so every term starts as aligned as
   // the first for the vector loops that write and read it.
   std::size_t stride() const { return (size_ + kBlock - 1) / kBlock * kBlock; }
+  // The pairs, or null while they are zero and unwritten.
+  const double* pairs() const { return zero_ ? nullptr : blocks_.data(); }
 
   std::size_t size_ = 0;
   bool zero_ = true;            // the pairs are zero and blocks_ not written since reset()

@@ -41,11 +41,9 @@ std::uint64_t stored_bytes(const T* data, hid_t file_type, const StoredCodesLayo
   std::uint64_t bytes = 0;
   {
     const auto width = static_cast<hsize_t>(layout.width);
-    const hsize_t chunk_rows = layout.chunk_rows > 0
-                                   ? static_cast<hsize_t>(layout.chunk_rows)
-                                   : h5::rows_per_chunk(width * H5Tget_size(file_type));
-    const h5::DatasetLayout dataset_layout{chunk_rows, layout.deflate_level, false,
-                                           layout.bits == 0};
+    // 0 rows per chunk: about 1 MiB, as Dataset::create picks for a codes file.
+    const h5::DatasetLayout dataset_layout{static_cast<hsize_t>(layout.chunk_rows),
+                                           layout.deflate_level, false, layout.bits == 0};
     h5::Dataset codes = h5::Dataset::create(
         file, "/codes", file_type, static_cast<hsize_t>(layout.rows), {width}, dataset_layout);
     codes.write_rows(0, static_cast<hsize_t>(layout.rows), data);
