@@ -31,6 +31,12 @@ class Command {
   virtual std::vector<std::string> inputs() const { return {}; }
   // ... and a request to continue work a stopped job left (train: from its checkpoint).
   virtual void continue_interrupted_work() {}
+
+  // True for commands that stop at a safe point on SIGTERM/SIGUSR1 (train checkpoints, run
+  // stops between stages). They take those signals from the start of the process, before MPI
+  // starts: Slurm can send its pre-timeout signal in a job's first second. The others keep
+  // the default action (an ingest ends on SIGTERM).
+  virtual bool stops_on_request() const { return false; }
 };
 
 // Every command this build offers, in the order --help lists them.

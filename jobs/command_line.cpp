@@ -61,6 +61,12 @@ int parse_and_run(int argc, char** argv, const mpi::Communicator& comm) {
 
 }  // namespace
 
+void prepare_process_for_command(int argc, char** argv) {
+  if (argc < 2) return;
+  for (const auto& command : all_commands())
+    if (command->name() == argv[1] && command->stops_on_request()) install_stop_handlers();
+}
+
 int run_command_line(int argc, char** argv, const mpi::Communicator& comm) {
   try {
     return parse_and_run(argc, argv, comm);

@@ -5,6 +5,11 @@
 
 namespace aepipe::jobs {
 
+// Called first in main, before MPI starts (it needs no communicator): when argv names a
+// command that stops on request (train, run), SIGTERM and SIGUSR1 become stop requests from
+// here on instead of ending the process (util/stop_signal.hpp).
+void prepare_process_for_command(int argc, char** argv);
+
 // Returns the process exit code: 0 ok, 1 failure, 2 usage error.
 int run_command_line(int argc, char** argv, const mpi::Communicator& comm);
 

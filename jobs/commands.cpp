@@ -155,6 +155,7 @@ class TrainCommand final : public Command {
   std::vector<std::string> outputs() const override { return {options_.output}; }
   std::vector<std::string> inputs() const override { return {options_.input}; }
   void continue_interrupted_work() override { options_.resume = true; }
+  bool stops_on_request() const override { return true; }
 
  private:
   stages::TrainOptions options_;

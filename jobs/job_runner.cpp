@@ -123,6 +123,7 @@ class RunCommand final : public Command {
                                              "print which stages would run, and why; run none");
   }
   void run(const stages::StageContext& context) override;
+  bool stops_on_request() const override { return true; }
 
  private:
   std::vector<Stage> prepare(const stages::StageContext& context, const ConfigFile& file,
@@ -282,8 +283,9 @@ void RunCommand::run(const stages::StageContext& context) {
     }
   });
 
-  // From here a stop request (Slurm's pre-timeout signal) never kills the job: training
-  // checkpoints at its next step, other stages finish and the job stops before the next.
+  // A stop request (Slurm's pre-timeout signal) never kills the job: training checkpoints at
+  // its next step, other stages finish and the job stops before the next. main() installed
+  // the handlers before MPI started; this call only matters where run() is called directly.
   install_stop_handlers();
   const auto job_start = Clock::now();
   for (std::size_t i = 0; i < stages.size(); ++i) {

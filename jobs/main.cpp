@@ -10,6 +10,9 @@
 
 int main(int argc, char** argv) {
   try {
+    // Before MPI_Init, which can take seconds on a cluster: a stop signal during it must not
+    // kill a training job.
+    aepipe::jobs::prepare_process_for_command(argc, argv);
     aepipe::mpi::Session session(argc, argv);
     aepipe::h5::silence_library_errors();
     int exit_code = 0;

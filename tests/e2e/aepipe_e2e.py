@@ -155,6 +155,55 @@ def run_aepipe(args, ranks=1, timeout=None, cwd=None, env=None):
     return run_command(command, timeout=timeout, cwd=cwd, env=env)
 
 
+def signal_ranks_from_start(launcher, sig, every=0.005, seconds=60):
+    """Sends `sig` to every aepipe process of `launcher`'s session (start it with
+    start_new_session=True) from the moment it runs a second thread - inside main() at the
+    latest, as MPI start-up creates threads - and again every `every` seconds until it exits:
+    a stop signal that lands during MPI start-up, as Slurm's pre-timeout signal can in a job's
+    first second. The loader starts no thread, so the signal never lands before main()
+    (where nothing could take it). Returns the thread doing it; join() it after the launcher
+    exits."""
+    import threading
+
+    def aepipe_ranks():
+        ranks = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    stat = f.read()
+                if os.readlink("/proc/%s/exe" % entry) != os.path.realpath(AEPIPE):
+                    continue
+            except OSError:
+                continue
+            # Fields after the parenthesised name: state ppid pgrp session ...
+            if int(stat.rsplit(")", 1)[1].split()[3]) == launcher.pid:
+                ranks.append(int(entry))
+        return ranks
+
+    def threads(pid):
+        try:
+            return len(os.listdir("/proc/%d/task" % pid))
+        except OSError:
+            return 0
+
+    def send():
+        deadline = time.monotonic() + seconds
+        while launcher.poll() is None and time.monotonic() < deadline:
+            for pid in aepipe_ranks():
+                if threads(pid) >= 2:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(every)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
 def make_images(folder, *options):
     """Runs aepipe_make_images FOLDER OPTIONS...; raises on failure."""
     result = run_command([MAKE_IMAGES, str(folder)] + [str(o) for o in options], timeout=120)

@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 
 from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
-                        json_lines, launcher_flags, main, read_idx, sha256, write_idx)
+                        json_lines, launcher_flags, main, read_idx, sha256,
+                        signal_ranks_from_start, write_idx)
 from test_train import parameters
 
 STAGES = ["ingest", "ingest:test", "train", "encode", "encode:test", "evaluate:codes", "index",
@@ -223,6 +224,29 @@ class RunTests(E2ETestCase):
         b = parameters(self.out("model.h5", stopped))
         for key in a:
             self.assertTrue(np.array_equal(a[key], b[key]), key)
+
+    def test_a_stop_signal_during_mpi_start_up_stops_the_job_after_its_first_stage(self):
+        # Slurm's pre-timeout signal once arrived in a job's first second, before the ranks
+        # had installed their stop handlers (then only once the job was planned, after MPI
+        # start-up): SIGUSR1's default action killed both ranks (exit 138) and the job failed
+        # instead of stopping. Now `run` and `train` take the signals from main()'s first line.
+        folder = self.make_job(self.path("early"), epochs=2)
+        command = [MPIEXEC, "-n", "2"] + launcher_flags() + [
+            AEPIPE, "run", "--config", "job.ini", "--set", "job.stages=ingest,train", "-q"]
+        process = subprocess.Popen(command, cwd=folder, env=_mpi_env(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+        sender = signal_ranks_from_start(process, signal.SIGUSR1)
+        _, stderr = process.communicate(timeout=120)
+        sender.join()
+        stderr = stderr.decode()
+        self.assertEqual(process.returncode, 75, stderr)
+        self.assertIn("stopped on request after stage ingest", stderr)
+        self.assertTrue(os.path.exists(self.out("train.h5", folder)))
+        self.assertFalse(os.path.exists(self.out("model.h5", folder)))
+        resumed = self.run_job(["--set", "job.stages=ingest,train", "-q"], folder=folder)
+        self.assertSucceeded(resumed)
+        self.assertEqual(self.summary(resumed), {"ingest": "skipped", "train": "ran"})
 
     def test_mistakes_in_the_job_fail_before_any_stage_runs(self):
         cases = [

@@ -12,7 +12,8 @@ import h5py
 import numpy as np
 
 from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
-                        json_lines, launcher_flags, leftovers, main, make_images)
+                        json_lines, launcher_flags, leftovers, main, make_images,
+                        signal_ranks_from_start)
 
 SMALL_NET = ["--arch", "784-64-16", "--batch", "100", "--threads", "1"]
 
@@ -209,6 +210,26 @@ class TrainTests(E2ETestCase):
         done_after = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
         self.assertEqual(len(done_after), 2 * 4 + 1, done_after)
         self.assertGreater(len(done_before), 0)
+
+    def test_sigusr1_during_mpi_start_up_stops_with_75_and_resume_matches(self):
+        # The signal used to kill the ranks (exit 138) until the input was being read; now
+        # `train` takes it from main()'s first line (before MPI starts) and stops at its first
+        # step with a checkpoint.
+        options = SMALL_NET + ["--epochs", "2"]
+        straight = self.path("straight.h5")
+        self.assertSucceeded(self.train(straight, options, ranks=2, timeout=240))
+        output = self.path("early.h5")
+        process = self.start_train(output, options, ranks=2)
+        sender = signal_ranks_from_start(process, signal.SIGUSR1)
+        _, stderr = process.communicate(timeout=120)
+        sender.join()
+        self.assertEqual(process.returncode, 75, stderr.decode())
+        self.assertIn("--resume", stderr.decode())
+        self.assertTrue(os.path.exists(output + ".checkpoint"))
+        self.assertSucceeded(self.train(output, options + ["--resume"], ranks=2, timeout=240))
+        a, b = parameters(straight), parameters(output)
+        for key in a:
+            self.assertTrue(np.array_equal(a[key], b[key]), key)
 
     def test_resume_with_other_options_is_refused(self):
         output = self.path("m.h5")
