@@ -93,15 +93,50 @@ size_t jpeg_segments_start(std::span<const std::uint8_t> bytes) {
 // left: each a class/id byte, 16 code counts and as many symbols, read on past the segment's
 // end if the counts say so. Counts adding up to more than 256 (the JPEG limit) make it write
 // past its Huffman arrays: memory corruption from a 200-byte file. This follows the same
-// bytes, tables [begin, end) of the segment, and refuses such a table.
-std::string check_huffman_tables(std::span<const std::uint8_t> bytes, size_t begin, size_t end) {
+// bytes, tables [begin, end) of the segment, and refuses such a table. Each table read sets
+// bit `class * 4 + id` of `defined` (ids past 3 are stb's to refuse).
+std::string check_huffman_tables(std::span<const std::uint8_t> bytes, size_t begin, size_t end,
+                                 unsigned& defined) {
   for (size_t at = begin; at < end;) {
     size_t codes = 0;
     for (size_t i = at + 1; i < at + 17 && i < bytes.size(); ++i) codes += bytes[i];
     if (codes > 256)
       return cat("Huffman table at byte ", at, " has ", codes,
                  " codes, more than the 256 a JPEG allows (corrupted)");
+    if (at < bytes.size() && (bytes[at] >> 4) <= 1 && (bytes[at] & 15) <= 3)
+      defined |= 1u << ((bytes[at] >> 4) * 4 + (bytes[at] & 15));
     at += 17 + codes;
+  }
+  return "";
+}
+
+// stb_image decodes a scan with the Huffman tables its header selects whether a DHT segment
+// defined them or not; an undefined one is uninitialised memory, and decoding with it indexes
+// far outside the table (UBSan, stb_image.h:2115: a 342-byte fuzzed file whose AC table was
+// defined as table 1 and selected as table 0). libjpeg refuses such a scan, and so does this.
+// The SOS segment is [at, at + 2 + length); which tables a scan uses follows stb's decoder:
+// a baseline scan both of each component's, a progressive one its DC table in a first DC scan
+// (Ss = 0, Ah = 0), none in a DC refinement, its AC table in an AC scan (Ss > 0).
+std::string check_scan_tables(std::span<const std::uint8_t> bytes, size_t at, size_t length,
+                              bool progressive, unsigned defined) {
+  const size_t components = length >= 3 ? bytes[at + 4] : 0;
+  if (length < 6 + 2 * components)
+    return cat("scan header at byte ", at, " is too short for its ", components,
+               " components (corrupted)");
+  const size_t spectral_start = bytes[at + 5 + 2 * components];
+  const size_t approximation_high = bytes[at + 7 + 2 * components] >> 4;
+  const bool uses_dc = !progressive || (spectral_start == 0 && approximation_high == 0);
+  const bool uses_ac = !progressive || spectral_start > 0;
+  for (size_t i = 0; i < components; ++i) {
+    const unsigned selectors = bytes[at + 6 + 2 * i];
+    const unsigned dc = selectors >> 4, ac = selectors & 15;
+    const auto missing = [&](unsigned table_class, unsigned id) {
+      return id <= 3 && (defined & (1u << (table_class * 4 + id))) == 0;
+    };
+    if ((uses_dc && missing(0, dc)) || (uses_ac && missing(1, ac)))
+      return cat("scan at byte ", at, " uses ", uses_dc && missing(0, dc) ? "DC" : "AC",
+                 " Huffman table ", uses_dc && missing(0, dc) ? dc : ac,
+                 ", which no DHT segment before it defines (corrupted)");
   }
   return "";
 }
@@ -359,7 +394,8 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
   // Walk the marker segments; after each SOS skip entropy-coded data up to the next marker.
   size_t at = jpeg_segments_start(bytes);
   if (at == 0) return "does not start with a JPEG start-of-image marker";
-  bool seen_frame = false;
+  bool seen_frame = false, progressive = false;
+  unsigned huffman_tables = 0;  // bit class * 4 + id: defined so far
   while (true) {
     if (at + 2 > bytes.size()) return "ends before the end-of-image marker (truncated)";
     if (bytes[at] != 0xFF) return cat("expected a marker at byte ", at, " (corrupted)");
@@ -377,14 +413,22 @@ std::string check_jpeg(std::span<const std::uint8_t> bytes) {
     const size_t length = (size_t{bytes[at + 2]} << 8) | bytes[at + 3];
     if (length < 2) return cat("marker segment at byte ", at, " has length ", length);
     if (at + 2 + length > bytes.size()) return "ends inside a marker segment (truncated)";
-    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+    if ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
       seen_frame = true;
+      progressive = marker == 0xC2;  // the one progressive frame stb_image decodes
+    }
     if (marker == 0xC4)
-      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length); !bad.empty())
+      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length, huffman_tables);
+          !bad.empty())
         return bad;
-    at += 2 + length;
     if (marker == 0xDA) {  // SOS: entropy-coded data follows
       if (!seen_frame) return "scan before any frame header (corrupted)";
+      if (std::string bad = check_scan_tables(bytes, at, length, progressive, huffman_tables);
+          !bad.empty())
+        return bad;
+    }
+    at += 2 + length;
+    if (marker == 0xDA) {
       while (true) {
         if (at + 1 >= bytes.size()) return "ends inside the image data (truncated)";
         if (bytes[at] == 0xFF && !is_restart_or_fill(bytes[at + 1])) break;
@@ -426,8 +470,10 @@ std::string check_image_header(std::span<const std::uint8_t> bytes) {
     }
     const size_t length = (size_t{bytes[at + 2]} << 8) | bytes[at + 3];
     if (length < 2) break;
+    unsigned defined = 0;  // the scans are check_jpeg's
     if (marker == 0xC4)
-      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length); !bad.empty())
+      if (std::string bad = check_huffman_tables(bytes, at + 4, at + 2 + length, defined);
+          !bad.empty())
         return bad;
     at += 2 + length;
   }

@@ -349,6 +349,36 @@ class Decoders(FolderTestCase):
                 self.assertLess(errors[i], 6.0, "%s row %d: luma error" % (name, i))
                 self.assertEqual(int(np.argmin(errors)), i, "%s row %d: nearest source" % (name, i))
 
+    def test_jpegs_written_by_pillow_baseline_progressive_and_restarts(self):
+        # Photos come as baseline and progressive JPEGs, Huffman tables optimised or not, with
+        # restart markers: every such file must pass the structural checks (they follow which
+        # Huffman tables each scan uses since a fuzzed file selected an undefined one) and
+        # decode as Pillow (libjpeg) decodes it, up to the decoders' IDCT rounding.
+        from PIL import Image
+        rng = np.random.default_rng(11)
+        variants = [("base", {}), ("optimised", {"optimize": True}),
+                    ("progressive", {"progressive": True}),
+                    ("progressive-optimised", {"progressive": True, "optimize": True}),
+                    ("restarts", {"restart_marker_blocks": 2})]
+        for mode, shape in (("L", (40, 56)), ("RGB", (40, 56, 3))):
+            folder = self.path("pillow-" + mode)
+            os.makedirs(os.path.join(folder, "a"))
+            smooth = np.cumsum(rng.integers(-6, 7, size=shape), axis=1) + 128
+            pixels = np.clip(smooth, 0, 255).astype(np.uint8)
+            truth = {}
+            for variant, options in variants:
+                name = "a/%s.jpg" % variant
+                Image.fromarray(pixels, mode).save(os.path.join(folder, name), quality=90,
+                                                   subsampling=0, **options)
+                with Image.open(os.path.join(folder, name)) as image:
+                    truth[name] = np.asarray(image).reshape(shape[:2] + (-1,))
+            data = self.ingest(["--input", folder], ranks=2, output=self.path(mode + ".h5"))
+            self.assertEqual(data["names"], sorted(truth))
+            for i, name in enumerate(data["names"]):
+                difference = np.abs(data["images"][i].astype(int) - truth[name].astype(int))
+                self.assertEqual(data["images"][i].shape, truth[name].shape, name)
+                self.assertLess(difference.mean(), 1.0, "%s %s" % (mode, name))
+                self.assertLessEqual(difference.max(), 8, "%s %s" % (mode, name))
 
 class Conversions(FolderTestCase):
     def test_grayscale_on_colour(self):

@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "data/image_codec.hpp"
 #include "data/image_integrity.hpp"
 #include "unit/test_support.hpp"
+#include "util/error.hpp"
 
 namespace aepipe::data {
 namespace {
@@ -69,6 +71,38 @@ TEST(ImageIntegrity, JpegWithoutFrameOrWithBrokenSegmentFails) {
   auto jpeg = encode_jpeg(make_image(8, 8, 1, 6));
   jpeg[2] = 0x12;  // the first marker's 0xFF replaced
   EXPECT_NE(check_jpeg(jpeg), "");
+}
+
+// Where the SOS segment of an stb-written JPEG starts.
+size_t start_of_scan(const std::vector<std::uint8_t>& jpeg) {
+  for (size_t at = 2; at + 1 < jpeg.size(); ++at)
+    if (jpeg[at] == 0xFF && jpeg[at + 1] == 0xDA) return at;
+  return 0;
+}
+
+TEST(ImageIntegrity, JpegScanSelectingAnUndefinedHuffmanTableIsRefused) {
+  // stb_image decodes such a scan with uninitialised tables and indexes far outside them
+  // (found by fuzzing: fuzz/corpus/image/crash-jpeg-undefined-huffman-table).
+  const auto jpeg = encode_jpeg(make_image(8, 8, 1, 6));
+  const size_t sos = start_of_scan(jpeg);
+  ASSERT_GT(sos, 0u);
+  ASSERT_EQ(check_jpeg(jpeg), "");
+  // stb writes tables 0 and 1 of each class; the first component's selectors are at sos + 6.
+  for (const auto& [selectors, named] :
+       std::vector<std::pair<std::uint8_t, std::string>>{{0x20, "DC Huffman table 2"},
+                                                         {0x03, "AC Huffman table 3"},
+                                                         {0x31, "DC Huffman table 3"}}) {
+    auto damaged = jpeg;
+    damaged[sos + 6] = selectors;
+    const std::string reason = check_jpeg(damaged);
+    EXPECT_NE(reason.find(named), std::string::npos) << reason;
+    EXPECT_NE(reason.find("no DHT segment"), std::string::npos) << reason;
+    EXPECT_THROW(decode_image(damaged, "x.jpg", 0), Error);
+  }
+  // A scan header too short for its components is refused too.
+  auto short_scan = jpeg;
+  short_scan[sos + 3] = 4;  // length 4: room for no component
+  EXPECT_NE(check_jpeg(short_scan), "");
 }
 
 TEST(ImageIntegrity, OtherFormatsAreLeftToTheDecoder) {
