@@ -251,6 +251,8 @@ const BlockOperation& block_operation() {
 // that make it and the rounding that reads it (allreduce_round_to).
 constexpr std::size_t kPiece = (std::size_t{1} << 20) / (2 * kBlock * sizeof(double));
 
+constexpr int kExactSumTag = 7303;  // reduce_scatter_round_to's ring
+
 }  // namespace
 
 void ExactSum::allreduce(const Communicator& comm) {
@@ -277,13 +279,123 @@ void ExactSum::allreduce_round_to(const Communicator& comm, std::span<float> out
     check(MPI_Allreduce(MPI_IN_PLACE, piece_.data(), static_cast<int>(count),
                         block_operation().type, block_operation().op, comm.get()),
           "MPI_Allreduce (exact sum)");
-    const std::size_t begin = first * kBlock, end = std::min(size_, (first + count) * kBlock);
-    round_blocks(out.data() + begin, piece_.data(), nullptr, 0, 0, (end - begin) / kBlock, false,
-                 scale);
-    for (std::size_t i = begin + (end - begin) / kBlock * kBlock; i < end; ++i) {
-      const double* pair = piece_.data() + pair_at(i - begin);
-      out[i] = static_cast<float>((pair[0] + pair[kBlock]) * scale);
+    round_pairs_to(out, piece_.data(), first, count, scale);
+  }
+}
+
+void ExactSum::round_pairs_to(std::span<float> out, const double* pairs, std::size_t first_block,
+                              std::size_t count, double scale) const {
+  const std::size_t begin = first_block * kBlock;
+  const std::size_t end = std::min(size_, (first_block + count) * kBlock);
+  if (end <= begin) return;
+  round_blocks(out.data() + begin, pairs, nullptr, 0, 0, (end - begin) / kBlock, false, scale);
+  for (std::size_t i = begin + (end - begin) / kBlock * kBlock; i < end; ++i) {
+    const double* pair = pairs + pair_at(i - begin);
+    out[i] = static_cast<float>((pair[0] + pair[kBlock]) * scale);
+  }
+}
+
+void ExactSum::reduce_scatter_round_to(const Communicator& comm, std::span<float> out,
+                                       const Shards& shards, double scale) {
+  const int p = comm.size();
+  if (out.size() != size_ || shards.size() != size_ || shards.ranks() != p)
+    throw Error(cat("internal: exact sum of ", size_, " values reduce-scattered into ", out.size(),
+                    " over shards of ", shards.size(), " for ", shards.ranks(), " ranks"));
+  if (p == 1) return round_to(out, scale);
+  // Terms each rank holds unfolded, or -1 where its pairs are written.
+  const int mine = zero_ ? static_cast<int>(staged_count_) : -1;
+  std::vector<int> terms(static_cast<std::size_t>(p));
+  check(MPI_Allgather(&mine, 1, MPI_INT, terms.data(), 1, MPI_INT, comm.get()),
+        "MPI_Allgather (exact sum)");
+  int total = 0;
+  for (const int count : terms) total = count < 0 || total < 0 ? -1 : total + count;
+  if (total >= 0 && total <= static_cast<int>(kMaxStaged))
+    return exchange_terms_round_to(comm, out, shards, terms, scale);
+  // Slices in blocks: [first(r), first(r) + blocks(r)).
+  const auto first = [&](int r) { return shards.begin(r) / kBlock; };
+  const auto blocks = [&](int r) { return blocks_for(shards.end(r)) - first(r); };
+  std::size_t largest = 0;
+  for (int r = 0; r < p; ++r) {
+    if (shards.begin(r) % kBlock != 0)
+      throw Error(cat("internal: exact sum slice at ", shards.begin(r), " is not on a block"));
+    largest = std::max(largest, blocks(r));
+  }
+  const std::size_t piece = std::min(kPiece, largest);
+  piece_.resize(2 * kBlock * piece);
+  received_.resize(2 * kBlock * piece);
+  if (p > 2) partial_.resize(2 * kBlock * largest);
+  // The ring of reduce_scatter_sum (mpi/shards.cpp) on pairs: the running sums of the slice
+  // being passed on are kept in partial_ (at step 0 this rank's own pairs are built a piece
+  // at a time instead), and the last step rounds this rank's own slice.
+  for (int step = 0; step < p - 1; ++step) {
+    const int send = shards.reduce_scatter_slice(comm.rank(), step);
+    const int receive = shards.reduce_scatter_slice(comm.rank(), step + 1);
+    const bool last = step == p - 2;
+    ring_step(
+        comm, blocks(send), blocks(receive), largest, piece, block_operation().type, kExactSumTag,
+        [&](std::size_t offset, std::size_t count) -> const double* {
+          if (step > 0) return partial_.data() + 2 * kBlock * offset;
+          sum_into(piece_.data(), first(send) + offset, count);
+          return piece_.data();
+        },
+        [&](std::size_t) { return received_.data(); },
+        [&](std::size_t offset, std::size_t count) {
+          double* sum = last ? piece_.data() : partial_.data() + 2 * kBlock * offset;
+          sum_into(sum, first(receive) + offset, count);
+          add_blocks(sum, received_.data(), count);
+          if (last) round_pairs_to(out, sum, first(receive) + offset, count, scale);
+        });
+  }
+}
+
+void ExactSum::exchange_terms_round_to(const Communicator& comm, std::span<float> out,
+                                       const Shards& shards, const std::vector<int>& terms,
+                                       double scale) {
+  const int p = comm.size(), rank = comm.rank();
+  const auto count_of = [&](int r) {
+    return static_cast<std::size_t>(terms[static_cast<std::size_t>(r)]);
+  };
+  std::size_t total = 0, most = 0;
+  for (int r = 0; r < p; ++r) {
+    total += count_of(r);
+    most = std::max(most, count_of(r));
+  }
+  const std::size_t begin = shards.begin(rank), end = shards.end(rank);
+  if (total == 0) {
+    std::fill(out.begin() + static_cast<std::ptrdiff_t>(begin),
+              out.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
+    return;
+  }
+  // This rank's terms stay in slots 0 .. count_of(rank) - 1; the other ranks' terms of this
+  // rank's slice are received into the slots after them (only the slice's floats written).
+  if (staged_.size() < total * stride()) staged_.resize(total * stride());
+  std::size_t slot = count_of(rank);
+  for (int step = 1; step < p; ++step) {
+    const int to = (rank + step) % p, from = (rank - step + p) % p;
+    // The same number of calls on every rank (the most terms any rank has), so that each
+    // pairs with both partners' calls; a missing term is an empty message.
+    for (std::size_t j = 0; j < most; ++j) {
+      const std::size_t out_count = j < count_of(rank) ? shards.length(to) : 0;
+      const std::size_t in_count = j < count_of(from) ? end - begin : 0;
+      check(MPI_Sendrecv(staged_.data() + j * stride() + shards.begin(to),
+                         static_cast<int>(out_count), MPI_FLOAT, to, kExactSumTag,
+                         staged_.data() + (slot + j) * stride() + begin, static_cast<int>(in_count),
+                         MPI_FLOAT, from, kExactSumTag, comm.get(), MPI_STATUS_IGNORE),
+            "MPI_Sendrecv (exact sum terms)");
     }
+    slot += count_of(from);
+  }
+  // All `total` terms of the slice summed from zero in one pass, as round_to() does them.
+  const std::size_t whole = (end - begin) / kBlock;
+  for_each_range(whole, 8, [&](std::size_t first, std::size_t last) {
+    round_blocks(out.data() + begin + kBlock * first, nullptr,
+                 staged_.data() + begin + kBlock * first, stride(), total, last - first, true,
+                 scale);
+  });
+  for (std::size_t i = begin + whole * kBlock; i < end; ++i) {
+    double hi = 0.0, lo = 0.0;
+    sum_element(nullptr, staged_.data(), stride(), total, i, hi, lo);
+    out[i] = static_cast<float>((hi + lo) * scale);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mpi/communicator.hpp"
+#include "mpi/shards.hpp"
 
 namespace aepipe::mpi {
 
@@ -41,6 +42,16 @@ class ExactSum {
   // Collective: allreduce() then round_to(out) (out.size() == size()), a piece of 1 MiB of
   // pairs at a time, so the pairs are never written whole: this rank's sum stays as it was.
   void allreduce_round_to(const Communicator& comm, std::span<float> out, double scale = 1.0);
+  // Collective, for the sharded optimiser step (mpi/shards.hpp): rounds into out
+  // (out.size() == size()) only this rank's slice of the sum over ranks, times `scale`; the
+  // rest of out keeps its values. The slices start on multiples of kBlock. When every rank
+  // holds only staged terms (no pairs written) and they are kMaxStaged or fewer in all, each
+  // rank sends the others their slices of its terms (4 bytes per element and term) and sums
+  // its slice of all of them in one pass; otherwise a reduce-scatter ring over 1 MiB pieces
+  // of pairs (16 bytes per element, half of what an allreduce moves). This rank's sum stays
+  // as it was.
+  void reduce_scatter_round_to(const Communicator& comm, std::span<float> out, const Shards& shards,
+                               double scale = 1.0);
   // Element i of the sum (hi + lo).
   double value(std::size_t i) const;
 
@@ -67,7 +78,17 @@ class ExactSum {
   std::vector<double> blocks_;  // [hi0..hi7, lo0..lo7, hi8..hi15, lo8..lo15, ...]
   std::vector<float> staged_;   // staged_count_ terms of size_ floats, stride() apart
   std::size_t staged_count_ = 0;
-  std::vector<double> piece_;  // allreduce_round_to's piece of pairs
+  // reduce_scatter_round_to's way for few terms; terms[r]: rank r's staged terms.
+  void exchange_terms_round_to(const Communicator& comm, std::span<float> out, const Shards& shards,
+                               const std::vector<int>& terms, double scale);
+  // out[first_block * kBlock ...] = `pairs` (count blocks, summed already) times scale,
+  // rounded to float; elements past size() are left out.
+  void round_pairs_to(std::span<float> out, const double* pairs, std::size_t first_block,
+                      std::size_t count, double scale) const;
+
+  std::vector<double> piece_;     // the collectives' piece of pairs
+  std::vector<double> received_;  // reduce_scatter_round_to's piece from the previous rank
+  std::vector<double> partial_;   // its running sums of one slice (more than 2 ranks)
 };
 
 }  // namespace aepipe::mpi

@@ -96,12 +96,24 @@ Optimizer::Optimizer(Kind kind, std::size_t parameters, double momentum, double 
       second_(kind == Kind::kAdam ? parameters : 0, 0.0f) {}
 
 void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr) {
+  step(parameters, gradients, lr, 0, parameters.size());
+}
+
+void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr,
+                     std::size_t begin, std::size_t end) {
   ++steps_;
-  const std::size_t n = parameters.size();
+  if (end > parameters.size() || begin > end || gradients.size() != parameters.size() ||
+      first_.size() != parameters.size())
+    throw Error(cat("internal: optimiser step over [", begin, ", ", end, ") of ", parameters.size(),
+                    " parameters (", gradients.size(), " gradients, state of ", first_.size(),
+                    ")"));
+  float* w = parameters.data() + begin;
+  const float* g = gradients.data() + begin;
   if (kind_ == Kind::kSgd) {
-    for_each_range(n, 16, [&](std::size_t begin, std::size_t end) {
-      sgd_update(parameters.data() + begin, gradients.data() + begin, first_.data() + begin,
-                 end - begin, static_cast<float>(momentum_), static_cast<float>(lr));
+    float* velocity = first_.data() + begin;
+    for_each_range(end - begin, 16, [&](std::size_t from, std::size_t to) {
+      sgd_update(w + from, g + from, velocity + from, to - from, static_cast<float>(momentum_),
+                 static_cast<float>(lr));
     });
     return;
   }
@@ -111,9 +123,10 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
   const float rate =
       static_cast<float>(lr * std::sqrt(1.0 - std::pow(beta2_, t)) / (1.0 - std::pow(beta1_, t)));
   const float eps = static_cast<float>(epsilon_ * std::sqrt(1.0 - std::pow(beta2_, t)));
-  for_each_range(n, 16, [&](std::size_t begin, std::size_t end) {
-    adam_update(parameters.data() + begin, gradients.data() + begin, first_.data() + begin,
-                second_.data() + begin, end - begin, b1, b2, rate, eps);
+  float* m = first_.data() + begin;
+  float* v = second_.data() + begin;
+  for_each_range(end - begin, 16, [&](std::size_t from, std::size_t to) {
+    adam_update(w + from, g + from, m + from, v + from, to - from, b1, b2, rate, eps);
   });
 }
 

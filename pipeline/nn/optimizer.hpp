@@ -33,6 +33,10 @@ class Optimizer {
   Kind kind() const { return kind_; }
   // One update of `parameters` with `gradients` at learning rate lr.
   void step(std::span<float> parameters, std::span<const float> gradients, double lr);
+  // The same step for elements [begin, end) only (the sharded step: each rank updates its
+  // slice; the state elsewhere is left as it was). Every element gets the bits step() gives it.
+  void step(std::span<float> parameters, std::span<const float> gradients, double lr,
+            std::size_t begin, std::size_t end);
   std::int64_t steps() const { return steps_; }
 
   // State for checkpoints: first/second moments (sgd: velocity, empty) and the step count.

@@ -93,10 +93,13 @@ Trainer::Evaluation Trainer::evaluate(Autoencoder<float>& network, bool validati
   return {result.sse_per_image, result.loss, result.images};
 }
 
-void Trainer::write_checkpoint(Autoencoder<float>& network, const Optimizer& optimizer,
-                               const TrainingState& state, const CheckpointPolicy& policy,
-                               const History& history) {
+void Trainer::write_checkpoint(Autoencoder<float>& network, Optimizer& optimizer,
+                               const mpi::Shards& shards, const TrainingState& state,
+                               const CheckpointPolicy& policy, const History& history) {
   if (policy.path.empty()) return;
+  mpi::allgather_shards(comm_, optimizer.first_moment(), shards);
+  if (optimizer.kind() == Optimizer::Kind::kAdam)
+    mpi::allgather_shards(comm_, optimizer.second_moment(), shards);
   // Written whole under a temporary name, then renamed: the checkpoint under the final name
   // is always complete, whatever moment the job dies. Every rank registers the temporary, so
   // whichever rank ends the job removes it.
@@ -130,6 +133,8 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
   Schedule schedule = phase.schedule;
   schedule.total_steps = steps_per_epoch * phase.epochs;
   Optimizer optimizer(phase.optimizer, network.parameters().size(), phase.momentum);
+  // Rank r's slice of the parameters, the one it updates (on exact-sum blocks).
+  const mpi::Shards shards(network.parameters().size(), comm_.size(), mpi::ExactSum::kBlock);
   std::int64_t first_epoch = 0, first_step = 0, global_step = 0;
   if (resume) {
     optimizer.first_moment() = resume->first;
@@ -154,7 +159,9 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
     std::int64_t step_in_epoch = epoch == first_epoch ? first_step : 0;
     stream.start_epoch(epoch + phase.epoch_offset, step_in_epoch);
     double loss_sum = 0, samples = 0, seconds_before = 0, lr = schedule.rate(global_step);
-    double allreduce_seconds = 0;  // this rank's time in the gradient allreduce (and its wait)
+    // This rank's time in the gradient reduce-scatter and the parameter allgather (waits for
+    // slower ranks included): what an allreduce of the gradient would take.
+    double allreduce_seconds = 0;
     if (resume && epoch == first_epoch) {  // the part of this epoch run before the stop
       loss_sum = resume->epoch_loss_sum;
       samples = resume->epoch_samples;
@@ -231,13 +238,15 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         data_loss += network.backward(piece_target, batch, kl ? &rho_hat : nullptr, piece_gradient);
       }
       if (two_local_pieces) add_to(network.gradients(), piece_sum);  // one rounding, as exact
-      const auto allreduce_start = Clock::now();
+      // The sharded step (mpi/shards.hpp): only this rank's slice of the gradient is summed
+      // over ranks here, the optimiser updates that slice, and the slices are gathered after.
+      auto allreduce_start = Clock::now();
       if (exact) {
-        gradient_sum.allreduce_round_to(comm_, network.gradients());  // no rows here: zeros
+        gradient_sum.reduce_scatter_round_to(comm_, network.gradients(), shards);  // no rows: 0
       } else {
         // One or two pieces (summed in place) or none (adds zeros).
         if (pieces == 0) std::fill(network.gradients().begin(), network.gradients().end(), 0.0f);
-        comm_.allreduce_sum(network.gradients());
+        mpi::reduce_scatter_sum(comm_, network.gradients(), shards);
       }
       allreduce_seconds += std::chrono::duration<double>(Clock::now() - allreduce_start).count();
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
@@ -252,7 +261,11 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                           policy.path.empty() ? "" : "; the last checkpoint is kept"));
       });
       lr = schedule.rate(global_step);
-      optimizer.step(network.parameters(), network.gradients(), lr);
+      optimizer.step(network.parameters(), network.gradients(), lr, shards.begin(comm_.rank()),
+                     shards.end(comm_.rank()));
+      allreduce_start = Clock::now();
+      mpi::allgather_shards(comm_, network.parameters(), shards);
+      allreduce_seconds += std::chrono::duration<double>(Clock::now() - allreduce_start).count();
       ++global_step;
       ++step_in_epoch;
       loss_sum += loss * static_cast<double>(batch);
@@ -265,12 +278,12 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                                 step_in_epoch,    global_step, comm_.size(), loss_sum, samples,
                                 elapsed()};
       if (shared[1] > 0) {
-        write_checkpoint(network, optimizer, state, policy, history);
+        write_checkpoint(network, optimizer, shards, state, policy, history);
         progress.finish();
         return false;
       }
       if (policy.every_steps > 0 && global_step % policy.every_steps == 0)
-        write_checkpoint(network, optimizer, state, policy, history);
+        write_checkpoint(network, optimizer, shards, state, policy, history);
     }
     const double seconds = elapsed();
     const Evaluation validation = evaluate(network, true, phase.transform);
@@ -308,7 +321,7 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
     });
     const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step,
                               comm_.size(),     0, 0,  0};
-    write_checkpoint(network, optimizer, state, policy, history);
+    write_checkpoint(network, optimizer, shards, state, policy, history);
   }
   progress.finish();
   return true;

@@ -15,6 +15,7 @@
 #include "data/data_file_reader.hpp"
 #include "data/epoch_order.hpp"
 #include "mpi/communicator.hpp"
+#include "mpi/shards.hpp"
 #include "nn/autoencoder.hpp"
 #include "nn/model_file.hpp"
 #include "nn/noise.hpp"
@@ -74,9 +75,11 @@ class Trainer {
                       const std::function<void(Eigen::MatrixXf&)>& transform);
 
  private:
-  void write_checkpoint(Autoencoder<float>& network, const Optimizer& optimizer,
-                        const TrainingState& state, const CheckpointPolicy& policy,
-                        const History& history);
+  // Collective. Gathers the optimiser state's slices (each rank updates only its own,
+  // mpi/shards.hpp) before rank 0 writes it whole.
+  void write_checkpoint(Autoencoder<float>& network, Optimizer& optimizer,
+                        const mpi::Shards& shards, const TrainingState& state,
+                        const CheckpointPolicy& policy, const History& history);
 
   const mpi::Communicator& comm_;
   const data::DataFileReader& reader_;

@@ -12,6 +12,7 @@
 
 #include "mpi/communicator.hpp"
 #include "mpi/exact_sum.hpp"
+#include "mpi/shards.hpp"
 
 namespace aepipe::mpi {
 namespace {
@@ -118,6 +119,35 @@ TEST(ExactSum, StagedTermsEqualAddedTerms) {
         ASSERT_EQ(std::bit_cast<std::uint32_t>(rounded[i]),
                   std::bit_cast<std::uint32_t>(expected[i]))
             << context << ", element " << i;
+      // Only this rank's slice rounded (the sharded step); the rest of out left as it was.
+      const Shards shards(size, comm.size(), ExactSum::kBlock);
+      std::vector<float> slice(size, 12345.0f);
+      mixed.reduce_scatter_round_to(comm, slice, shards, 0.5);
+      for (std::size_t i = 0; i < size; ++i) {
+        const bool own = i >= shards.begin(comm.rank()) && i < shards.end(comm.rank());
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(slice[i]),
+                  std::bit_cast<std::uint32_t>(own ? expected[i] : 12345.0f))
+            << context << ", element " << i << (own ? " (own slice)" : " (not own)");
+      }
+      // This rank's pieces staged only: up to kMaxStaged in all, the ranks exchange the
+      // terms themselves; past that (or past kMaxStaged on a rank, which folds) the pairs.
+      ExactSum staged_only;
+      staged_only.reset(size);
+      for (std::size_t k = static_cast<std::size_t>(comm.rank()); k < pieces;
+           k += static_cast<std::size_t>(comm.size()))
+        std::ranges::copy(piece(k, size), staged_only.stage().begin());
+      std::vector<float> from_terms(size, -7.0f);
+      staged_only.reduce_scatter_round_to(comm, from_terms, shards, 0.5);
+      for (std::size_t i = 0; i < size; ++i) {
+        const bool own = i >= shards.begin(comm.rank()) && i < shards.end(comm.rank());
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(from_terms[i]),
+                  std::bit_cast<std::uint32_t>(own ? expected[i] : -7.0f))
+            << context << " staged only, element " << i;
+      }
+      // Its own sum is unchanged: exchanged again, the same slice.
+      std::vector<float> again(size, -7.0f);
+      staged_only.reduce_scatter_round_to(comm, again, shards, 0.5);
+      EXPECT_EQ(again, from_terms) << context;
       mixed.allreduce(comm);
       EXPECT_EQ(bits_of(mixed), bits_of(reference)) << context;
     }
