@@ -13,6 +13,13 @@ constexpr std::size_t kPiece = (std::size_t{1} << 20) / sizeof(float);
 
 constexpr int kReduceScatterTag = 7301, kAllgatherTag = 7302;
 
+void check_shards(const Communicator& comm, std::span<float> values, const Shards& shards,
+                  const char* what) {
+  if (values.size() != shards.size() || shards.ranks() != comm.size())
+    throw Error(cat("internal: ", values.size(), " values ", what, " over shards of ",
+                    shards.size(), " for ", shards.ranks(), " ranks (", comm.size(), " ranks)"));
+}
+
 }  // namespace
 
 Shards::Shards(std::size_t size, int ranks, std::size_t align) {
@@ -30,11 +37,9 @@ std::size_t Shards::largest() const {
 }
 
 void reduce_scatter_sum(const Communicator& comm, std::span<float> values, const Shards& shards) {
+  check_shards(comm, values, shards, "reduce-scattered");
   const int p = comm.size();
   if (p == 1) return;
-  if (values.size() != shards.size() || shards.ranks() != p)
-    throw Error(cat("internal: ", values.size(), " values reduce-scattered over shards of ",
-                    shards.size(), " for ", shards.ranks(), " ranks"));
   std::vector<float> received(std::min(kPiece, shards.largest()));
   // The previous rank's running sum of the received slice is added into this rank's values,
   // from where the next step sends it on; after P - 1 steps slice `rank` has every term.
@@ -54,11 +59,9 @@ void reduce_scatter_sum(const Communicator& comm, std::span<float> values, const
 }
 
 void allgather_shards(const Communicator& comm, std::span<float> values, const Shards& shards) {
+  check_shards(comm, values, shards, "allgathered");
   const int p = comm.size();
   if (p == 1) return;
-  if (values.size() != shards.size() || shards.ranks() != p)
-    throw Error(cat("internal: ", values.size(), " values allgathered over shards of ",
-                    shards.size(), " for ", shards.ranks(), " ranks"));
   // Step s passes on slice rank - s (this rank's own at s = 0) and receives slice rank - s - 1.
   for (int step = 0; step < p - 1; ++step) {
     const int send = (comm.rank() - step + p) % p;

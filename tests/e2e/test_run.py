@@ -193,16 +193,20 @@ class RunTests(E2ETestCase):
             self.assertTrue(np.array_equal(x["codes"][()], y["codes"][()]))
             self.assertTrue(np.array_equal(x["labels"][()], y["labels"][()]))
 
+    def start_ingest_and_train(self, folder):
+        """`aepipe run` of the job's ingest and train stages on 2 ranks in the background (for
+        signals), in its own session."""
+        command = [MPIEXEC, "-n", "2"] + launcher_flags() + [
+            AEPIPE, "run", "--config", "job.ini", "--set", "job.stages=ingest,train", "-q"]
+        return subprocess.Popen(command, cwd=folder, env=_mpi_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+
     def test_sigusr1_stops_the_job_with_75_and_running_it_again_resumes_training(self):
         straight = self.make_job(self.path("straight"), epochs=6)
         self.assertSucceeded(self.run_job(["--set", "job.stages=ingest,train", "-q"],
                                           folder=straight))
         stopped = self.make_job(self.path("stopped"), epochs=6)
-        command = [MPIEXEC, "-n", "2"] + launcher_flags() + [
-            AEPIPE, "run", "--config", "job.ini", "--set", "job.stages=ingest,train", "-q"]
-        process = subprocess.Popen(command, cwd=stopped, env=_mpi_env(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        process = self.start_ingest_and_train(stopped)
         checkpoint = self.out("model.h5.checkpoint", stopped)
         deadline = time.monotonic() + 60
         while not os.path.exists(checkpoint) and time.monotonic() < deadline:
@@ -231,11 +235,7 @@ class RunTests(E2ETestCase):
         # start-up): SIGUSR1's default action killed both ranks (exit 138) and the job failed
         # instead of stopping. Now `run` and `train` take the signals from main()'s first line.
         folder = self.make_job(self.path("early"), epochs=2)
-        command = [MPIEXEC, "-n", "2"] + launcher_flags() + [
-            AEPIPE, "run", "--config", "job.ini", "--set", "job.stages=ingest,train", "-q"]
-        process = subprocess.Popen(command, cwd=folder, env=_mpi_env(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        process = self.start_ingest_and_train(folder)
         sender = signal_ranks_from_start(process, signal.SIGUSR1)
         _, stderr = process.communicate(timeout=120)
         sender.join()
