@@ -31,26 +31,45 @@ aepipe_job_setup() {
     "after requeues, $(date -u +%FT%TZ)"
 }
 
+# Slurm's pre-timeout signal (--signal=B:USR1@N) and scancel's SIGTERM reach the batch shell
+# only. From the moment this file is sourced they are remembered here, not fatal to the
+# shell; aepipe_job_run passes them on to the launcher, which passes them to every rank.
+aepipe_pending_signal=""
+trap 'aepipe_pending_signal=USR1' USR1
+trap 'aepipe_pending_signal=TERM' TERM
+
 aepipe_job_run() {
-  local child status signalled=0
-  # Slurm's pre-timeout signal (--signal=B:USR1@N) and scancel's SIGTERM reach this shell
-  # only: pass them to the launcher, which passes them to every rank. Bash runs a trap only
-  # between commands, so the work runs in the background and the shell waits for it.
-  trap 'signalled=1; echo "aepipe job: SIGUSR1: asking the ranks to checkpoint and stop"; kill -USR1 "$child" 2>/dev/null' USR1
-  trap 'signalled=1; echo "aepipe job: SIGTERM: asking the ranks to checkpoint and stop"; kill -TERM "$child" 2>/dev/null' TERM
+  local child status launched hold=${AEPIPE_SIGNAL_HOLD:-5}
+  [[ $hold =~ ^[0-9]+$ ]] || { echo "aepipe job: AEPIPE_SIGNAL_HOLD=$hold is not a number of seconds" >&2; exit 2; }
+  # Bash runs a trap only between commands, so the work runs in the background and the shell
+  # waits for it. A rank takes the signals as stop requests from the first line of its
+  # main(); before that (while srun or mpirun starts it and the loader maps its libraries)
+  # they would kill it, and Slurm can send the pre-timeout signal in the job's first second.
+  # So a signal that comes within AEPIPE_SIGNAL_HOLD seconds (default 5) of the launch is
+  # held until then.
   "${AEPIPE_LAUNCH[@]}" "$AEPIPE" "$@" "${AEPIPE_THREADS[@]}" &
   child=$!
+  launched=$SECONDS
   while true; do
+    if [[ -n $aepipe_pending_signal ]]; then
+      local signal=$aepipe_pending_signal
+      local wait_for=$((launched + hold - SECONDS))
+      if ((wait_for > 0)); then
+        echo "aepipe job: SIG$signal $((SECONDS - launched)) s after the launch: holding it" \
+          "$wait_for s, until the ranks are up"
+        sleep "$wait_for"
+      fi
+      aepipe_pending_signal=""
+      echo "aepipe job: SIG$signal: asking the ranks to checkpoint and stop"
+      kill -"$signal" "$child" 2>/dev/null
+    fi
     wait "$child"
     status=$?
-    # A trap interrupts `wait` (status > 128): wait again for the launcher's own status.
-    if ((status > 128 && signalled)); then
-      signalled=0
-      continue
-    fi
+    # A trap interrupts `wait` (status > 128): pass the signal on, then wait again for the
+    # launcher's own status (waiting for a job that has ended returns its status).
+    [[ -n $aepipe_pending_signal ]] && continue
     break
   done
-  trap - USR1 TERM
   if ((status == 75)) && [[ -z ${AEPIPE_NO_REQUEUE:-} ]]; then
     echo "aepipe job: stopped after a checkpoint; requeueing job $SLURM_JOB_ID to continue"
     # The job (an array task has its own SLURM_JOB_ID) goes back to the queue and runs the

@@ -13,7 +13,7 @@ import unittest
 import h5py
 import numpy as np
 
-from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
+from aepipe_e2e import (AEPIPE, MPIEXEC, REPO, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
                         json_lines, launcher_flags, main, read_idx, sha256,
                         signal_ranks_from_start, write_idx)
 from test_train import parameters
@@ -79,6 +79,20 @@ neighbours = out/neighbours.h5
 OUTPUTS = ["train.h5", "test.h5", "model.h5", "codes.h5", "test-codes.h5", "index.h5",
            "neighbours.h5"]
 
+
+
+def children_of(pid):
+    """The process ids whose parent is `pid` (from /proc)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return children
 
 class RunTests(E2ETestCase):
 
@@ -247,6 +261,33 @@ class RunTests(E2ETestCase):
         resumed = self.run_job(["--set", "job.stages=ingest,train", "-q"], folder=folder)
         self.assertSucceeded(resumed)
         self.assertEqual(self.summary(resumed), {"ingest": "skipped", "train": "ran"})
+
+    def test_the_batch_script_holds_a_signal_sent_at_launch_until_the_ranks_are_up(self):
+        # slurm/aepipe-job.sh outside Slurm, with mpiexec as the launcher. Slurm sent its
+        # pre-timeout signal in the job's first second, while srun was still starting the
+        # ranks: forwarded at once, it killed them before their main() could take it (exit
+        # 138 in e2e_slurm). The script now holds a signal that comes within
+        # AEPIPE_SIGNAL_HOLD seconds of the launch.
+        folder = self.make_job(self.path("held"), epochs=400)
+        script = ('source "$AEPIPE_HOME/slurm/aepipe-job.sh" && aepipe_job_setup && '
+                  'aepipe_job_run run --config job.ini --set job.stages=ingest,train -q')
+        env = _mpi_env({"AEPIPE": AEPIPE, "AEPIPE_HOME": REPO, "SLURM_SUBMIT_DIR": folder,
+                        "SLURM_JOB_ID": "0", "AEPIPE_NO_REQUEUE": "1", "AEPIPE_SIGNAL_HOLD": "2",
+                        "AEPIPE_LAUNCHER": " ".join([MPIEXEC, "-n", "2"] + launcher_flags())})
+        process = subprocess.Popen(["bash", "-c", script], cwd=folder, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+        # The signal goes to the shell as soon as it has started the launcher.
+        deadline = time.monotonic() + 30
+        while not children_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        process.send_signal(signal.SIGUSR1)
+        stdout, stderr = process.communicate(timeout=120)
+        stdout, stderr = stdout.decode(), stderr.decode()
+        self.assertEqual(process.returncode, 75, stdout + stderr)
+        self.assertIn("holding it", stdout)
+        self.assertIn("SIGUSR1: asking the ranks to checkpoint and stop", stdout)
+        self.assertIn("aepipe exited with 75", stdout)
 
     def test_mistakes_in_the_job_fail_before_any_stage_runs(self):
         cases = [
