@@ -95,10 +95,6 @@ Optimizer::Optimizer(Kind kind, std::size_t parameters, double momentum, double 
       first_(parameters, 0.0f),
       second_(kind == Kind::kAdam ? parameters : 0, 0.0f) {}
 
-void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr) {
-  step(parameters, gradients, lr, 0, parameters.size());
-}
-
 void Optimizer::step(std::span<float> parameters, std::span<const float> gradients, double lr,
                      std::size_t begin, std::size_t end) {
   ++steps_;

@@ -31,10 +31,9 @@ class Optimizer {
             double beta2 = 0.999, double epsilon = 1e-8);
 
   Kind kind() const { return kind_; }
-  // One update of `parameters` with `gradients` at learning rate lr.
-  void step(std::span<float> parameters, std::span<const float> gradients, double lr);
-  // The same step for elements [begin, end) only (the sharded step: each rank updates its
-  // slice; the state elsewhere is left as it was). Every element gets the bits step() gives it.
+  // One update at learning rate lr of `parameters` [begin, end) with `gradients` (the sharded
+  // step: each rank updates its slice; the state elsewhere is left as it was). Each element
+  // gets the same bits whatever the range.
   void step(std::span<float> parameters, std::span<const float> gradients, double lr,
             std::size_t begin, std::size_t end);
   std::int64_t steps() const { return steps_; }
