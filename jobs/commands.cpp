@@ -116,6 +116,10 @@ class TrainCommand final : public Command {
                                    "default adam")("lr", po::value(&o.lr)->value_name("X"),
                                                    "peak learning rate (default 0.002)")(
         "momentum", po::value(&o.momentum)->value_name("X"), "sgd momentum (default 0.9)")(
+        "precision", po::value(&o.precision)->value_name("fp32|bf16|auto"),
+        "number format of the dense products: bf16 rounds their operands to bfloat16 and sums "
+        "in float (weights, optimiser and loss stay float); auto is bf16 where the CPU has "
+        "bf16 arithmetic (AVX512_BF16, AMX), else fp32 (default fp32)")(
         "warmup", po::value(&o.warmup)->value_name("STEPS"),
         "linear warm-up (default 2% of the steps, at most 1000)")(
         "lr-decay", po::value(&o.lr_decay)->value_name("cosine|linear|none"),

@@ -5,6 +5,7 @@
 
 #include "mpi/agreement.hpp"
 #include "mpi/exact_sum.hpp"
+#include "nn/bf16_gemm.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/gemm.hpp"
 #include "nn/model_file.hpp"
@@ -12,6 +13,7 @@
 #include "nn/trainer.hpp"
 #include "util/atomic_output.hpp"
 #include "util/error.hpp"
+#include "util/report.hpp"
 #include "util/stop_signal.hpp"
 
 namespace aepipe::stages {
@@ -130,6 +132,21 @@ void set_warmup(nn::TrainingPhase& phase, const TrainOptions& options,
       options.warmup >= 0 ? options.warmup : std::min<std::int64_t>(1000, total / 50);
 }
 
+// Says on rank 0 how bf16 products will run here: at bf16 speed, or emulated (the numbers of
+// bf16, slower than fp32) on a CPU without bf16 arithmetic.
+void report_precision(nn::Precision precision, const StageContext& context) {
+  if (precision != nn::Precision::kBf16 || !context.comm.is_root()) return;
+  if (nn::bf16_kernel() == nn::Bf16Kernel::kEmulated)
+    print_warning(cat("--precision bf16 on a CPU without bf16 arithmetic (oneDNN ISA ",
+                      nn::cpu_isa_name(),
+                      "): the products are emulated (operands rounded to bf16, float GEMM), "
+                      "which gives bf16's numbers but runs slower than fp32"),
+                  context.comm.rank());
+  else if (context.show_progress())
+    std::fprintf(stderr, "train: bf16 products with oneDNN's %s kernels\n",
+                 nn::cpu_isa_name().c_str());
+}
+
 }  // namespace
 
 void validate(const TrainOptions& options) {
@@ -143,6 +160,7 @@ void validate(const TrainOptions& options) {
   nn::parse_activation(options.output_activation);
   nn::parse_loss(options.loss);
   nn::parse_optimizer(options.optimizer);
+  nn::parse_precision(options.precision);
   nn::parse_decay(options.lr_decay);
   nn::parse_sparsity(options.sparsity);
   nn::parse_noise(options.noise);
@@ -181,7 +199,8 @@ std::string describe(const TrainOptions& o) {
              "\nnoise = ", o.noise, "\ntied = ", o.tied, "\npretrain-epochs = ", o.pretrain_epochs,
              "\nnormalise = ", o.normalise, "\nvalidation = ", o.validation, "\n",
              // Only when set, so checkpoints written before the option existed still resume.
-             o.code_noise > 0 ? cat("code-noise = ", o.code_noise, "\n") : std::string());
+             o.code_noise > 0 ? cat("code-noise = ", o.code_noise, "\n") : std::string(),
+             o.precision != "fp32" ? cat("precision = ", o.precision, "\n") : std::string());
 }
 
 namespace {
@@ -243,10 +262,16 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   const std::int64_t window_chunks = std::max<std::int64_t>(
       1, window_bytes / std::max<std::int64_t>(1, reader.chunk_rows() * reader.row_bytes()));
 
+  // Rank 0 resolves "auto" for all: ranks on nodes with other CPUs still compute alike.
+  const auto precision = static_cast<nn::Precision>(comm.broadcast(
+      comm.is_root() ? static_cast<int>(nn::parse_precision(options.precision)) : 0, 0));
+  TrainOptions resolved = options;
+  resolved.precision = nn::precision_name(precision);
+
   nn::ModelInfo info;
   info.shape = reader.shape();
   // Everything that shapes the run, so a resume with other settings is refused.
-  info.config = cat(describe(options), "seed = ", context.common.seed,
+  info.config = cat(describe(resolved), "seed = ", context.common.seed,
                     "\nwindow-chunks = ", window_chunks, "\n");
   info.normalisation =
       fit_normalisation(nn::parse_normalisation(options.normalise), reader, split, comm);
@@ -286,6 +311,8 @@ void run_train(const TrainOptions& options, const StageContext& context) {
   objective.weight_decay = options.weight_decay;
   nn::Autoencoder<float> network(architecture, objective);
   network.initialize(context.common.seed);
+  network.set_precision(precision);
+  report_precision(precision, context);
 
   const nn::CheckpointPolicy policy{options.output + ".checkpoint", options.checkpoint_every};
   std::optional<nn::TrainingState> resume_state;
@@ -331,6 +358,7 @@ void run_train(const TrainOptions& options, const StageContext& context) {
       if (layer + 1 != layers) sub_objective.sparsity = nn::Sparsity::kNone;
       nn::Autoencoder<float> part(sub, sub_objective);
       part.initialize(context.common.seed + layer + 1);
+      part.set_precision(precision);
       nn::TrainingPhase phase = base_phase(options, context, options.pretrain_epochs,
                                            cat("pretrain layer ", layer + 1, "/", layers));
       phase.epoch_offset = static_cast<std::int64_t>(layer + 1) * 1000000;
@@ -374,6 +402,8 @@ void run_train(const TrainOptions& options, const StageContext& context) {
                             " written; rerun with --resume to continue"));
 
   info.history = history;
+  // In fp32, as encode, decode and evaluate will use the model (its weights are float).
+  network.set_precision(nn::Precision::kFp32);
   const auto validation = trainer.evaluate(network, true, {});
   write_model_atomically(options.output, network, info, comm);
   mpi::collectively(comm, [&] {
@@ -395,6 +425,11 @@ void run_train(const TrainOptions& options, const StageContext& context) {
                       .add("validation_sse_per_image", validation.sse_per_image)
                       .add("validation_loss", validation.loss)
                       .add("ranks", comm.size())
+                      .add("precision", nn::precision_name(precision))
+                      .add("bf16_kernel", precision == nn::Precision::kBf16
+                                              ? nn::bf16_kernel_name(nn::bf16_kernel())
+                                              : "none")
+                      .add("cpu_isa", nn::cpu_isa_name())
                       .add("seconds", seconds));
   });
 }

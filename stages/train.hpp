@@ -20,6 +20,7 @@ struct TrainOptions {
   std::int64_t batch = 128;       // global batch, split over ranks
   std::int64_t micro_batch = 64;  // rows per exactly summed gradient piece
   std::string optimizer = "adam";
+  std::string precision = "fp32";  // of the dense products: fp32, bf16 or auto (nn/precision.hpp)
   double lr = 2e-3;
   double momentum = 0.9;
   std::int64_t warmup = -1;  // steps; -1: 2% of all steps (at most 1000)

@@ -99,6 +99,13 @@ typename Autoencoder<T>::MatrixMap Autoencoder<T>::weight_view(T* buffer, std::s
 }
 
 template <class T>
+void Autoencoder<T>::set_precision(Precision precision) {
+  if (precision == Precision::kBf16 && !std::is_same_v<T, float>)
+    throw Error("internal: bf16 products need a float network");
+  precision_ = precision;
+}
+
+template <class T>
 typename Autoencoder<T>::VectorMap Autoencoder<T>::bias_view(T* buffer, std::size_t layer) {
   const auto& slot = slots_.at(layer);
   return VectorMap(buffer + slot.bias_offset, slot.out);
@@ -142,7 +149,7 @@ void Autoencoder<T>::layer_forward(std::size_t layer) {
                                       Eigen::Index cols) {
       add_bias_block(f, b + row, values + row + col * stride, stride, rows, cols);
     };
-    gemm<T>(T(1), w, transpose, in, Transpose::kNo, T(0), out, &add_bias);
+    gemm<T>(T(1), w, transpose, in, Transpose::kNo, T(0), out, &add_bias, precision_);
     if (f != Activation::kRelu) activate<T>(f, out);
   } else {
     gemm<T>(T(1), w, transpose, in, Transpose::kNo, T(0), out);
@@ -245,10 +252,11 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
     MatrixMap weight_grad = weight_view(gradient.data(), l);
     const bool collects = l < architecture_.encoder_layers() && architecture_.tied;
     if (slot.tied)
-      gemm<T>(T(1), in, Transpose::kNo, delta, Transpose::kYes, T(0), weight_grad);
+      gemm<T>(T(1), in, Transpose::kNo, delta, Transpose::kYes, T(0), weight_grad, nullptr,
+              precision_);
     else
       gemm<T>(T(1), delta, Transpose::kNo, in, Transpose::kYes, collects ? T(1) : T(0),
-              weight_grad);
+              weight_grad, nullptr, precision_);
     if (l == 0) break;
 
     Matrix& next_delta = deltas_[l - 1];
@@ -268,7 +276,7 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
                               next_delta.rows(), rows, cols);
     };
     gemm<T>(T(1), w, slot.tied ? Transpose::kNo : Transpose::kYes, delta, Transpose::kNo, T(0),
-            next_delta, fused ? &relu_derivative : nullptr);
+            next_delta, fused ? &relu_derivative : nullptr, precision_);
     if (l == code_layer) {
       const Matrix& code_activation = layer_input;
       const T beta = static_cast<T>(objective_.beta);

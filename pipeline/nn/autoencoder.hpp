@@ -12,6 +12,7 @@
 
 #include "nn/architecture.hpp"
 #include "nn/objective.hpp"
+#include "nn/precision.hpp"
 
 namespace aepipe::nn {
 
@@ -39,6 +40,11 @@ class Autoencoder {
   VectorMap bias(std::size_t layer) { return bias_view(parameters_.data(), layer); }
   MatrixMap weight_gradient(std::size_t layer) { return weight_view(gradients_.data(), layer); }
   VectorMap bias_gradient(std::size_t layer) { return bias_view(gradients_.data(), layer); }
+
+  // The number format of every dense product (forward and backward); element-wise passes,
+  // parameters and gradients stay T. bf16 needs T = float.
+  void set_precision(Precision precision);
+  Precision precision() const { return precision_; }
 
   std::span<T> parameters() { return parameters_; }
   std::span<T> gradients() { return gradients_; }
@@ -98,6 +104,7 @@ class Autoencoder {
 
   Architecture architecture_;
   Objective objective_;
+  Precision precision_ = Precision::kFp32;
   std::vector<LayerSlots> slots_;
   std::vector<T> parameters_;
   std::vector<T> gradients_;

@@ -21,7 +21,7 @@ void gemm<float>(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, E
   // (oneDNN runs sequentially inside an OpenMP region), the tiles shared among the threads.
   // oneDNN's own threading splits the k-sum differently for different thread counts; fixed
   // tiles make every result independent of --threads, so P ranks reproduce one rank.
-  constexpr Eigen::Index kTile = 256;
+  constexpr Eigen::Index kTile = kGemmTile;
   const Eigen::Index row_tiles = (m + kTile - 1) / kTile;
   const Eigen::Index tiles = row_tiles * ((n + kTile - 1) / kTile);
   const char op_a = transpose_a == Transpose::kYes ? 'T' : 'N';

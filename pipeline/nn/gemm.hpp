@@ -1,7 +1,8 @@
 #pragma once
 // The one seam every dense product of the networks goes through, so the kernel is chosen in
 // one place: oneDNN's sgemm (JIT, picks AVX2/AVX-512 at run time, so builds need no
-// -march=native) for float, Eigen for double (gradient checks).
+// -march=native) for float, Eigen for double (gradient checks), and gemm_bf16 for float
+// matrices multiplied in bfloat16 (`train --precision bf16`, nn/bf16_gemm.hpp).
 //
 // Float results do not depend on the thread count (fixed tiles), but a row's low bits may
 // depend on its place in the matrix (kernel tails): callers that need the same bits on
@@ -13,6 +14,10 @@
 #include <Eigen/Core>
 
 #include <functional>
+#include <stdexcept>
+#include <type_traits>
+
+#include "nn/precision.hpp"
 
 namespace aepipe::nn {
 
@@ -26,20 +31,40 @@ enum class Transpose { kNo, kYes };
 using TileEpilogue =
     std::function<void(Eigen::Index row, Eigen::Index col, Eigen::Index rows, Eigen::Index cols)>;
 
+// C is computed in fixed tiles of at most this many rows and columns (the epilogue's blocks).
+inline constexpr Eigen::Index kGemmTile = 256;
+
 template <class T>
 void gemm(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
           Eigen::Index k, T alpha, const T* a, Eigen::Index lda, const T* b, Eigen::Index ldb,
           T beta, T* c, Eigen::Index ldc, const TileEpilogue* epilogue = nullptr);
 
-// C = alpha * op(A) * op(B) + beta * C for contiguous column-major Eigen matrices.
+// The same product with op(A) and op(B) rounded to bfloat16 and float sums (nn/bf16_gemm.hpp
+// has the kernels and the rounding).
+void gemm_bf16(Transpose transpose_a, Transpose transpose_b, Eigen::Index m, Eigen::Index n,
+               Eigen::Index k, float alpha, const float* a, Eigen::Index lda, const float* b,
+               Eigen::Index ldb, float beta, float* c, Eigen::Index ldc,
+               const TileEpilogue* epilogue = nullptr);
+
+// C = alpha * op(A) * op(B) + beta * C for contiguous column-major Eigen matrices, the
+// operands in `precision` (bf16: float matrices only).
 template <class T, class MatrixA, class MatrixB, class MatrixC>
 void gemm(T alpha, const MatrixA& a, Transpose transpose_a, const MatrixB& b, Transpose transpose_b,
-          T beta, MatrixC& c, const TileEpilogue* epilogue = nullptr) {
+          T beta, MatrixC& c, const TileEpilogue* epilogue = nullptr,
+          Precision precision = Precision::kFp32) {
   const Eigen::Index m = transpose_a == Transpose::kNo ? a.rows() : a.cols();
   const Eigen::Index k = transpose_a == Transpose::kNo ? a.cols() : a.rows();
   const Eigen::Index n = transpose_b == Transpose::kNo ? b.cols() : b.rows();
   eigen_assert(c.rows() == m && c.cols() == n);
   eigen_assert((transpose_b == Transpose::kNo ? b.rows() : b.cols()) == k);
+  if (precision == Precision::kBf16) {
+    if constexpr (std::is_same_v<T, float>)
+      gemm_bf16(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.rows(), b.data(), b.rows(),
+                beta, c.data(), c.rows(), epilogue);
+    else
+      throw std::logic_error("internal: bf16 products take float matrices");
+    return;
+  }
   gemm<T>(transpose_a, transpose_b, m, n, k, alpha, a.data(), a.rows(), b.data(), b.rows(), beta,
           c.data(), c.rows(), epilogue);
 }
