@@ -9,6 +9,8 @@
 #   - the same figures as a fraction of the single-thread fp32 sgemm peak measured in the same
 #     run by bench/gemm_peak.cpp (oneDNN's dnnl_sgemm, CPU time): at 2048^2 and over all the
 #     GEMMs of one training step at that batch (15.43 MFLOP per sample, checked below);
+#   - --precision bf16 at batch 256 against the same PyTorch fp32 runs (the kernel it ran on:
+#     native where the CPU has bf16 arithmetic, emulated elsewhere);
 #   - scaling at batch 256, micro-batch 128: 2 ranks x 1 thread and 1 rank x 2 threads against
 #     1 rank x 1 thread (and PyTorch with 2 threads, jemalloc, OMP_WAIT_POLICY=PASSIVE);
 #   - peak RSS per rank of every run (/usr/bin/time around each rank) and the CPU share each
@@ -20,7 +22,7 @@
 # file; 95% are training rows, the rest validation), PyTorch runs as many samples after
 # 10 warm-up steps on the same images. Runs are interleaved, REPEAT (default 3) rounds, and
 # medians are printed. Prints a markdown table (TABLE_ROWS_ONLY=1: rows only, for run_all.sh).
-# Takes about 3-5 minutes per round on 2 idle cores (11 runs of 5-20 s + start-up).
+# Takes about 3-5 minutes per round on 2 idle cores (12 runs of 5-20 s + start-up).
 # Usage: bash bench/train_throughput.sh   (after scripts/build.sh; AEPIPE_BUILD_DIR as there)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -81,8 +83,8 @@ memory_cell() {
 # Peak RSS in KB of each rank (/usr/bin/time files rss.RANK: "%M %e %U %S").
 rss_of() { local f; for f in "$work"/rss.*; do tail -1 "$f" | awk '{ printf "%s ", $1 }'; done; }
 
-aepipe_train() {  # name ranks threads batch micro-batch
-  local name=$1 ranks=$2 threads=$3 batch=$4 micro=$5
+aepipe_train() {  # name ranks threads batch micro-batch [precision]
+  local name=$1 ranks=$2 threads=$3 batch=$4 micro=$5 precision=${6:-fp32}
   rm -f "$work"/model.h5* "$work/metrics.jsonl" "$work"/rss.*
   # shellcheck disable=SC2016
   # Open MPI binds a rank to one core by default: a rank's threads need --bind-to none.
@@ -92,7 +94,7 @@ aepipe_train() {  # name ranks threads batch micro-batch
     sh -c 'exec /usr/bin/time -f "%M %e %U %S" -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$work/rss" \
     "$aepipe" train -q --force --input "$work/train.h5" --output "$work/model.h5" \
     --arch "$arch" --epochs 1 --batch "$batch" --micro-batch "$micro" --threads "$threads" \
-    --metrics "$work/metrics.jsonl" >"$work/log" 2>&1; then
+    --precision "$precision" --metrics "$work/metrics.jsonl" >"$work/log" 2>&1; then
     echo "train_throughput.sh: $name failed:" >&2
     cat "$work/log" >&2
     return
@@ -104,6 +106,8 @@ aepipe_train() {  # name ranks threads batch micro-batch
   allreduce=$(echo "$line" | grep -o '"[a-z_]*allreduce[a-z_]*":[-0-9.e+]*' | head -1 || true)
   [[ -n $allreduce ]] && extra[$name]+="${allreduce#*:} "
   extra[${name}_key]=${allreduce%%:*}
+  extra[${name}_kernel]=$(grep -o '"bf16_kernel":"[a-z]*"' "$work/metrics.jsonl" | tail -1 | cut -d'"' -f4)
+  extra[${name}_isa]=$(grep -o '"cpu_isa":"[a-z0-9_]*"' "$work/metrics.jsonl" | tail -1 | cut -d'"' -f4)
   return 0
 }
 
@@ -141,6 +145,7 @@ for ((round = 1; round <= repeat; round++)); do
   gemm_peak
   aepipe_train a256 1 1 256 256
   pytorch_train p256je 256 1 jemalloc
+  aepipe_train b256 1 1 256 256 bf16
   aepipe_train a256m64 1 1 256 64
   pytorch_train p256gl 256 1 glibc
   aepipe_train a32 1 1 32 32
@@ -185,6 +190,10 @@ table_row "sgemm peak, 1 thread (oneDNN dnnl_sgemm, CPU time)" \
 train_row "train, batch 256, 1 rank 1 thread, --micro-batch 256" a256 p256je "PyTorch + jemalloc" step_b256
 train_row "train, batch 256, 1 rank 1 thread, --micro-batch 256" a256 p256gl "PyTorch, glibc malloc" step_b256
 train_row "train, batch 256, 1 rank 1 thread, --micro-batch 64 (default)" a256m64 p256je "PyTorch + jemalloc" step_b256
+train_row "train bf16, batch 256, 1 rank 1 thread, --micro-batch 256" b256 p256je "PyTorch + jemalloc (fp32)" step_b256
+table_row "bf16 kernel of the row above" "${extra[b256_kernel]:-?} (oneDNN ISA ${extra[b256_isa]:-?})" "-" \
+  "$(ratio "$(m b256)" "$(m a256)") of aepipe fp32" "-" \
+  "target 1.8x PyTorch's best fp32; native needs AVX512_BF16/AMX, emulated (any other CPU) gives bf16's numbers below fp32's speed"
 train_row "train, batch 32, 1 rank 1 thread, --micro-batch 32" a32 p32je "PyTorch + jemalloc" step_b32
 train_row "train, batch 32, 1 rank 1 thread, --micro-batch 32" a32 p32gl "PyTorch, glibc malloc" step_b32
 s11=$(m s1x1)
