@@ -107,6 +107,30 @@ std::unique_ptr<data::ImageSource> open_source(const std::vector<Input>& inputs,
   });
 }
 
+// IDX inputs whose rows go into the data file exactly as stored (whole images, no resize, no
+// channel change) are read straight into the writer's buffer by data::IdxRows, without the
+// per-image objects of ImageSource::read(): null otherwise. Opened after open_source(), which
+// has checked the same files.
+std::unique_ptr<data::IdxRows> open_stored_rows(const std::vector<Input>& inputs,
+                                                const data::RowSpec& spec,
+                                                const data::ImageShape& natural,
+                                                const mpi::Communicator& comm) {
+  const bool idx = std::all_of(inputs.begin(), inputs.end(), [](const Input& input) {
+    return input.kind == InputKind::kIdxImages || input.kind == InputKind::kIdxLabels;
+  });
+  if (!idx || spec.mode != data::RowSpec::Mode::kWhole || spec.resize_height > 0 ||
+      spec.resize_width > 0 || !(spec.row_shape == natural))
+    return nullptr;
+  std::vector<std::string> images, labels;
+  for (const auto& input : inputs)
+    (input.kind == InputKind::kIdxImages ? images : labels).push_back(input.path);
+  return mpi::collectively(comm, [&] { return std::make_unique<data::IdxRows>(images, labels); });
+}
+
+// Rows of a round written by data::IdxRows at most this many bytes at a time (uncompressed
+// data files): a buffer that stays mapped between pieces, instead of the round's rows twice.
+constexpr std::size_t kStoredPieceBytes = std::size_t{2} << 20;
+
 data::RowSpec row_spec(const IngestOptions& options, const data::ImageShape& natural) {
   data::RowSpec spec;
   spec.row_shape.channels = options.grayscale ? 1 : natural.channels;
@@ -272,12 +296,29 @@ void run_ingest(const IngestOptions& options, const StageContext& context) {
                         print_warning(cat("skipped ", name, ": ", why), comm.rank());
                       }};
 
+  const std::unique_ptr<data::IdxRows> stored = open_stored_rows(inputs, spec, natural, comm);
+  // Deflated chunks are written whole in one collective call per round, as append(batch)
+  // does: a chunk split over two calls would be read back, inflated and deflated again.
+  const std::int64_t piece_rows =
+      options.deflate == 0
+          ? std::max<std::int64_t>(
+                1, static_cast<std::int64_t>(kStoredPieceBytes / spec.row_shape.bytes()))
+          : per_rank;
+
   for (std::int64_t round_start = 0; round_start < items; round_start += per_round) {
     const std::int64_t first = std::min(items, round_start + comm.rank() * per_rank);
     const std::int64_t count = std::min(per_rank, items - first);
     batch.clear();
-    mpi::collectively(comm, [&] { source->read(first, count, spec.row_shape.channels, sink); });
-    writer.append(batch);
+    if (stored) {
+      mpi::collectively(
+          comm, [&] { stored->read_labels_and_names(first, count, batch.labels, batch.names); });
+      writer.append(batch, piece_rows, [&](std::int64_t at, std::int64_t rows, std::uint8_t* out) {
+        mpi::collectively(comm, [&] { stored->read_pixels(first + at, rows, out); });
+      });
+    } else {
+      mpi::collectively(comm, [&] { source->read(first, count, spec.row_shape.channels, sink); });
+      writer.append(batch);
+    }
     progress.update(std::min(items, round_start + per_round));
   }
   batch.clear();

@@ -1,5 +1,6 @@
 #include "data/data_file_writer.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "data/source_table.hpp"
@@ -141,6 +142,43 @@ void DataFileWriter::append(RowBatch& batch) {
   bytes_written_ += static_cast<std::uint64_t>(total_rows - rows_) * layout_.row_shape.bytes();
   rows_ = total_rows;
   sources_ = total_sources;
+}
+
+void DataFileWriter::append(RowBatch& batch, std::int64_t piece_rows, const PixelFill& fill) {
+  if (piece_rows < 1 || layout_.tiles || !batch.tiles.empty() || !batch.sources.empty() ||
+      !batch.pixels.empty())
+    throw Error("internal: DataFileWriter::append with pieces takes whole images only");
+  const std::int64_t local_rows = batch.rows();
+  const std::int64_t first_row = rows_ + comm_.exscan_sum(local_rows);
+  const std::int64_t total_rows = rows_ + comm_.allreduce_sum(local_rows);
+  const std::int64_t pieces = comm_.allreduce_max((local_rows + piece_rows - 1) / piece_rows);
+  const std::size_t row_bytes = layout_.row_shape.bytes();
+  const std::size_t bytes = static_cast<std::size_t>(std::min(local_rows, piece_rows)) * row_bytes;
+  if (bytes > piece_bytes_) {
+    // Not value-initialised: fill writes every byte that is written out.
+    piece_.reset(new std::uint8_t[bytes]);
+    piece_bytes_ = bytes;
+  }
+  mpi::or_abort(comm_, [&] { images_->set_rows(static_cast<hsize_t>(total_rows)); });
+  for (std::int64_t piece = 0; piece < pieces; ++piece) {
+    const std::int64_t at = std::min(local_rows, piece * piece_rows);
+    const std::int64_t count = std::min(piece_rows, local_rows - at);
+    fill(at, count, piece_.get());
+    mpi::or_abort(comm_, [&] {
+      images_->write_rows(static_cast<hsize_t>(first_row + at), static_cast<hsize_t>(count),
+                          count > 0 ? piece_.get() : nullptr);
+    });
+  }
+  mpi::or_abort(comm_, [&] {
+    if (labels_) {
+      labels_->set_rows(static_cast<hsize_t>(total_rows));
+      labels_->write_rows(static_cast<hsize_t>(first_row), static_cast<hsize_t>(local_rows),
+                          batch.labels.data());
+    }
+  });
+  spill_strings(batch);
+  bytes_written_ += static_cast<std::uint64_t>(total_rows - rows_) * row_bytes;
+  rows_ = total_rows;
 }
 
 void DataFileWriter::spill_strings(const RowBatch& batch) {

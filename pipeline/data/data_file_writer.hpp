@@ -8,6 +8,7 @@
 // (memory stays bounded) and writes them after the parallel phase from a serial open.
 // The file is written under a temporary name and renamed by finish().
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,16 @@ class DataFileWriter {
   // local to the batch; they are made global here.
   void append(RowBatch& batch);
 
+  // Puts this rank's rows [first, first + count) of the round (local numbering) into `out`.
+  using PixelFill = std::function<void(std::int64_t first, std::int64_t count, std::uint8_t* out)>;
+  // Collective: like append(batch) for rows whose pixels are not in batch.pixels (batch holds
+  // their labels and names; no tiles) but made by `fill` at most `piece_rows` rows at a time,
+  // each piece written before the next is made, so a round needs one piece of memory (kept
+  // for the next round) instead of two copies of the round. Every rank calls fill the same
+  // number of times (count 0 once it has no rows left), so fill may agree on errors
+  // collectively. The file is the same as append() writes: the extent grows once per round.
+  void append(RowBatch& batch, std::int64_t piece_rows, const PixelFill& fill);
+
   // Collective: writes the strings and metadata, closes and renames to the final name.
   void finish(const DataFileMetadata& metadata);
 
@@ -65,6 +76,8 @@ class DataFileWriter {
   std::optional<h5::Dataset> tiles_;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> names_out_{nullptr, std::fclose};
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> sources_out_{nullptr, std::fclose};
+  std::unique_ptr<std::uint8_t[]> piece_;  // pixels of append(batch, piece_rows, fill)
+  std::size_t piece_bytes_ = 0;
   std::int64_t rows_ = 0;
   std::int64_t sources_ = 0;
   std::uint64_t bytes_written_ = 0;

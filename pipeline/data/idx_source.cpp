@@ -1,14 +1,15 @@
 #include "data/idx_source.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <utility>
 
 #include "data/idx_file.hpp"
 #include "data/image_codec.hpp"
 #include "util/error.hpp"
 
 namespace aepipe::data {
-namespace {
 
 class IdxSource final : public ImageSource {
  public:
@@ -73,6 +74,29 @@ class IdxSource final : public ImageSource {
     }
   }
 
+  // IdxRows::read_pixels for this file (rows of this file).
+  void read_pixels(std::uint64_t first, std::uint64_t count, std::uint8_t* pixels) {
+    if (count == 0) return;
+    images_.read_rows(first, count, pixels);
+    if (first + count == images_.header().rows()) images_.verify_end();
+  }
+
+  // IdxRows::read_labels_and_names for this file: what read() gives each item.
+  void read_labels_and_names(std::uint64_t first, std::uint64_t count,
+                             std::vector<std::int32_t>& labels, std::vector<std::string>& names) {
+    if (count == 0) return;
+    if (labels_) {
+      const std::vector<std::int32_t> read = labels_->read_labels(first, count);
+      labels.insert(labels.end(), read.begin(), read.end());
+      if (first + count == labels_->header().rows()) labels_->verify_end();
+    } else {
+      labels.insert(labels.end(), count, -1);
+    }
+    const std::string prefix = file_name_ + ":";
+    names.reserve(names.size() + count);
+    for (std::uint64_t i = 0; i < count; ++i) names.push_back(prefix + std::to_string(first + i));
+  }
+
  private:
   IdxFile images_;
   std::optional<IdxFile> labels_;
@@ -80,11 +104,69 @@ class IdxSource final : public ImageSource {
   ImageShape shape_;
 };
 
-}  // namespace
-
 std::unique_ptr<ImageSource> open_idx_source(const std::string& images_path,
                                              const std::string& labels_path) {
   return std::make_unique<IdxSource>(images_path, labels_path);
+}
+
+IdxRows::IdxRows(const std::vector<std::string>& images_paths,
+                 const std::vector<std::string>& labels_paths) {
+  if (images_paths.empty()) throw Error("no inputs");
+  for (size_t i = 0; i < images_paths.size(); ++i) {
+    parts_.push_back(std::make_unique<IdxSource>(
+        images_paths[i], labels_paths.empty() ? std::string() : labels_paths.at(i)));
+    starts_.push_back(size_);
+    size_ += parts_.back()->size();
+  }
+  // The checks of concatenate(), with its messages.
+  const ImageSource& front = *parts_.front();
+  for (const auto& part : parts_) {
+    if (!(part->natural_shape() == front.natural_shape()))
+      throw Error(cat("inputs differ in image shape: ", part->natural_shape().height, "x",
+                      part->natural_shape().width, "x", part->natural_shape().channels, " vs ",
+                      front.natural_shape().height, "x", front.natural_shape().width, "x",
+                      front.natural_shape().channels));
+    if (part->has_labels() != front.has_labels())
+      throw Error("some inputs have labels and some do not");
+  }
+}
+
+IdxRows::~IdxRows() = default;
+
+// Calls fn(part, first row in the part, rows, rows done before) for the parts that hold rows
+// [first, first + count).
+template <class Fn>
+void IdxRows::for_parts(std::int64_t first, std::int64_t count, Fn&& fn) {
+  if (first < 0 || count < 0 || first + count > size_)
+    throw Error(cat("internal: IDX rows [", first, ", ", first + count, ") past ", size_));
+  std::int64_t done = 0;
+  for (size_t i = 0; i < parts_.size() && done < count; ++i) {
+    const std::int64_t at = first + done;
+    const std::int64_t end = starts_[i] + parts_[i]->size();
+    if (at >= end) continue;
+    const std::int64_t take = std::min(count - done, end - at);
+    fn(*parts_[i], static_cast<std::uint64_t>(at - starts_[i]), static_cast<std::uint64_t>(take),
+       done);
+    done += take;
+  }
+}
+
+void IdxRows::read_pixels(std::int64_t first, std::int64_t count, std::uint8_t* pixels) {
+  if (count <= 0) return;
+  const std::size_t row_bytes = parts_.front()->natural_shape().bytes();
+  for_parts(first, count,
+            [&](IdxSource& part, std::uint64_t at, std::uint64_t rows, std::int64_t done) {
+              part.read_pixels(at, rows, pixels + static_cast<std::size_t>(done) * row_bytes);
+            });
+}
+
+void IdxRows::read_labels_and_names(std::int64_t first, std::int64_t count,
+                                    std::vector<std::int32_t>& labels,
+                                    std::vector<std::string>& names) {
+  if (count <= 0) return;
+  for_parts(first, count, [&](IdxSource& part, std::uint64_t at, std::uint64_t rows, std::int64_t) {
+    part.read_labels_and_names(at, rows, labels, names);
+  });
 }
 
 }  // namespace aepipe::data

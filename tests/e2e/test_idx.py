@@ -159,6 +159,29 @@ class SyntheticIdx(e2e.E2ETestCase):
         self.assertEqual(data["names"], ["a-images:%d" % i for i in range(13)] +
                          ["b-images:%d" % i for i in range(6)])
 
+    def test_uncompressed_pieces_across_files_and_uneven_ranks(self):
+        # --deflate 0 writes IDX rows in pieces of 2 MiB (42 rows of 128x128x3 here): pieces
+        # that straddle files, ranks with more pieces than others and ranks with none in the
+        # last round must still give the rows in order, as the deflated path does.
+        rng = np.random.default_rng(5)
+        parts = [rng.integers(0, 256, size=(n, 128, 128, 3), dtype=np.uint8) for n in (100, 61, 5)]
+        labels = [rng.integers(0, 10, size=len(p), dtype=np.uint8) for p in parts]
+        inputs = []
+        for i, (images, label) in enumerate(zip(parts, labels)):
+            inputs += [e2e.write_idx(self.path("p%d-images" % i), images, compress=(i == 1)),
+                       e2e.write_idx(self.path("p%d-labels" % i), label)]
+        expected = np.concatenate(parts)
+        names = ["p%d-images:%d" % (i, r) for i, p in enumerate(parts) for r in range(len(p))]
+        for ranks, deflate, batch in ((1, 0, 166), (3, 0, 130), (4, 0, 50), (3, 1, 130)):
+            out = self.path("pieces-%d-%d.h5" % (ranks, deflate))
+            data = self.ingest(["--input"] + inputs + ["--deflate", deflate, "--batch", batch],
+                               ranks=ranks, output=out)
+            what = "%d ranks, deflate %d" % (ranks, deflate)
+            self.assertArrayEqual(data["images"], expected, "/images " + what)
+            self.assertArrayEqual(data["labels"], np.concatenate(labels).astype(np.int32),
+                                  "/labels " + what)
+            self.assertEqual(data["names"], names, what)
+
     def test_colour_4d_idx_and_int32_labels(self):
         rng = np.random.default_rng(4)
         images = rng.integers(0, 256, size=(11, 5, 6, 3), dtype=np.uint8)
