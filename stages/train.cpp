@@ -137,11 +137,11 @@ void set_warmup(nn::TrainingPhase& phase, const TrainOptions& options,
 void report_precision(nn::Precision precision, const StageContext& context) {
   if (precision != nn::Precision::kBf16 || !context.comm.is_root()) return;
   if (nn::bf16_kernel() == nn::Bf16Kernel::kEmulated)
-    print_warning(cat("--precision bf16 on a CPU without bf16 arithmetic (oneDNN ISA ",
-                      nn::cpu_isa_name(),
-                      "): the products are emulated (operands rounded to bf16, float GEMM), "
-                      "which gives bf16's numbers but runs slower than fp32"),
-                  context.comm.rank());
+    print_warning(
+        cat("--precision bf16 on a CPU without bf16 arithmetic (oneDNN ISA ", nn::cpu_isa_name(),
+            "): the products are emulated (operands rounded to bf16, float GEMM), "
+            "which gives bf16's numbers but runs slower than fp32"),
+        context.comm.rank());
   else if (context.show_progress())
     std::fprintf(stderr, "train: bf16 products with oneDNN's %s kernels\n",
                  nn::cpu_isa_name().c_str());

@@ -255,8 +255,8 @@ T Autoencoder<T>::backward(const Matrix& target, Eigen::Index global_batch, cons
       gemm<T>(T(1), in, Transpose::kNo, delta, Transpose::kYes, T(0), weight_grad, nullptr,
               precision_);
     else
-      gemm<T>(T(1), delta, Transpose::kNo, in, Transpose::kYes, collects ? T(1) : T(0),
-              weight_grad, nullptr, precision_);
+      gemm<T>(T(1), delta, Transpose::kNo, in, Transpose::kYes, collects ? T(1) : T(0), weight_grad,
+              nullptr, precision_);
     if (l == 0) break;
 
     Matrix& next_delta = deltas_[l - 1];
