@@ -47,19 +47,20 @@ class ConcatSource final : public ImageSource {
 
 }  // namespace
 
+void check_joinable(const ImageSource& first, const ImageSource& part) {
+  if (!(part.natural_shape() == first.natural_shape()))
+    throw Error(cat("inputs differ in image shape: ", part.natural_shape().height, "x",
+                    part.natural_shape().width, "x", part.natural_shape().channels, " vs ",
+                    first.natural_shape().height, "x", first.natural_shape().width, "x",
+                    first.natural_shape().channels));
+  if (part.has_labels() != first.has_labels())
+    throw Error("some inputs have labels and some do not");
+}
+
 std::unique_ptr<ImageSource> concatenate(std::vector<std::unique_ptr<ImageSource>> parts) {
   if (parts.empty()) throw Error("no inputs");
   if (parts.size() == 1) return std::move(parts.front());
-  for (const auto& part : parts) {
-    if (!(part->natural_shape() == parts.front()->natural_shape()))
-      throw Error(cat("inputs differ in image shape: ", part->natural_shape().height, "x",
-                      part->natural_shape().width, "x", part->natural_shape().channels, " vs ",
-                      parts.front()->natural_shape().height, "x",
-                      parts.front()->natural_shape().width, "x",
-                      parts.front()->natural_shape().channels));
-    if (part->has_labels() != parts.front()->has_labels())
-      throw Error("some inputs have labels and some do not");
-  }
+  for (const auto& part : parts) check_joinable(*parts.front(), *part);
   return std::make_unique<ConcatSource>(std::move(parts));
 }
 

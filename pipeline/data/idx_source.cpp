@@ -119,16 +119,7 @@ IdxRows::IdxRows(const std::vector<std::string>& images_paths,
     size_ += parts_.back()->size();
   }
   // The checks of concatenate(), with its messages.
-  const ImageSource& front = *parts_.front();
-  for (const auto& part : parts_) {
-    if (!(part->natural_shape() == front.natural_shape()))
-      throw Error(cat("inputs differ in image shape: ", part->natural_shape().height, "x",
-                      part->natural_shape().width, "x", part->natural_shape().channels, " vs ",
-                      front.natural_shape().height, "x", front.natural_shape().width, "x",
-                      front.natural_shape().channels));
-    if (part->has_labels() != front.has_labels())
-      throw Error("some inputs have labels and some do not");
-  }
+  for (const auto& part : parts_) check_joinable(*parts_.front(), *part);
 }
 
 IdxRows::~IdxRows() = default;

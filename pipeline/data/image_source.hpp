@@ -35,6 +35,8 @@ class ImageSource {
 
 // Items of several sources one after another (several IDX files, several HDF5 datasets).
 // All must have the same natural shape and agree on having labels.
+// Throws, naming both, unless `part` has `first`'s image shape and labels (or lack of them).
+void check_joinable(const ImageSource& first, const ImageSource& part);
 std::unique_ptr<ImageSource> concatenate(std::vector<std::unique_ptr<ImageSource>> parts);
 
 }  // namespace aepipe::data
