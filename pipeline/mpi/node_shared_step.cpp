@@ -1,0 +1,149 @@
+#include "mpi/node_shared_step.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "mpi/agreement.hpp"
+#include "mpi/check.hpp"
+#include "util/error.hpp"
+#include "util/parallel_ranges.hpp"
+
+namespace aepipe::mpi {
+namespace {
+
+// Elements summed at a time: the running sum (16 KiB) stays in L1 while each rank's terms
+// stream past it.
+constexpr std::size_t kSumBlock = 4096;
+
+// sum[i] += term[i], i < n (distinct buffers: vectorised).
+void add_block(float* __restrict sum, const float* __restrict term, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) sum[i] += term[i];
+}
+
+// AEPIPE_SHARED_STEP=0 (or "off", "no", "false") keeps the message rings within a node.
+bool enabled_by_environment() {
+  const char* text = std::getenv("AEPIPE_SHARED_STEP");
+  if (text == nullptr) return true;
+  const std::string_view value(text);
+  return !(value == "0" || value == "off" || value == "no" || value == "false");
+}
+
+// A window of `bytes` on this rank (0 allowed), floats, shared with the ranks of `comm`.
+MPI_Win allocate(const Communicator& comm, std::size_t bytes, const char* what) {
+  void* base = nullptr;
+  MPI_Win window = MPI_WIN_NULL;
+  const int rc = MPI_Win_allocate_shared(static_cast<MPI_Aint>(bytes), sizeof(float), MPI_INFO_NULL,
+                                         comm.get(), &base, &window);
+  if (rc != MPI_SUCCESS) {
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
+    throw Error(cat("rank ", comm.rank(), ": could not allocate ", bytes,
+                    " bytes of node-shared memory for the ", what,
+                    " (MPI_Win_allocate_shared: ", std::string(text, static_cast<size_t>(length)),
+                    "); set AEPIPE_SHARED_STEP=0 to exchange them as messages instead"));
+  }
+  return window;
+}
+
+// Rank `owner`'s memory in `window`, as this rank sees it.
+float* base_of(MPI_Win window, int owner) {
+  MPI_Aint size = 0;
+  int unit = 0;
+  void* base = nullptr;
+  check(MPI_Win_shared_query(window, owner, &size, &unit, &base), "MPI_Win_shared_query");
+  return static_cast<float*>(base);
+}
+
+}  // namespace
+
+std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
+                                                       const Shards& shards,
+                                                       std::span<const float> initial) {
+  if (comm.size() == 1) return nullptr;
+  if (initial.size() != shards.size() || shards.ranks() != comm.size())
+    throw Error(cat("internal: ", initial.size(), " parameters for shards of ", shards.size(),
+                    " over ", shards.ranks(), " ranks (", comm.size(), " ranks)"));
+  // Every rank must take the same path: one that disables it (its environment) disables it
+  // for all. ranks_on_node() is collective: called on every rank whatever the environment.
+  const bool one_node = comm.ranks_on_node() == comm.size();
+  const int wanted = one_node && enabled_by_environment() && shards.size() > 0 ? 1 : 0;
+  if (comm.allreduce_min(wanted) == 0) return nullptr;
+  std::unique_ptr<NodeSharedStep> step(new NodeSharedStep(comm, shards));
+  const std::size_t bytes = shards.size() * sizeof(float);
+  // One copy of the parameters on the node (rank 0 allocates it; pages are placed by the
+  // first touch below, each rank's slice by its owner), and a gradient buffer per rank.
+  try {
+    collectively(comm, [&] {
+      step->parameter_window_ = allocate(comm, comm.is_root() ? bytes : 0, "parameters");
+    });
+    collectively(comm, [&] { step->gradient_window_ = allocate(comm, bytes, "gradients"); });
+  } catch (...) {
+    // A window that some rank lacks cannot be freed collectively: MPI_Finalize takes them.
+    step->parameter_window_ = step->gradient_window_ = MPI_WIN_NULL;
+    throw;
+  }
+  check(MPI_Win_lock_all(MPI_MODE_NOCHECK, step->parameter_window_), "MPI_Win_lock_all");
+  check(MPI_Win_lock_all(MPI_MODE_NOCHECK, step->gradient_window_), "MPI_Win_lock_all");
+  step->parameters_ = std::span(base_of(step->parameter_window_, 0), shards.size());
+  for (int r = 0; r < comm.size(); ++r)
+    step->gradients_.emplace_back(base_of(step->gradient_window_, r), shards.size());
+  const int rank = comm.rank();
+  std::memcpy(step->parameters_.data() + shards.begin(rank), initial.data() + shards.begin(rank),
+              shards.length(rank) * sizeof(float));
+  std::fill(step->gradient().begin(), step->gradient().end(), 0.0f);
+  step->parameters_ready();
+  return step;
+}
+
+NodeSharedStep::NodeSharedStep(const Communicator& comm, const Shards& shards)
+    : comm_(comm), shards_(shards), rank_(comm.rank()) {}
+
+NodeSharedStep::~NodeSharedStep() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  // No-throw: results ignored. Both are collective; every rank destroys its object at the
+  // same point of the trainer (the end of a phase, or an error all ranks agreed on).
+  for (MPI_Win* window : {&gradient_window_, &parameter_window_}) {
+    if (*window == MPI_WIN_NULL) continue;
+    MPI_Win_unlock_all(*window);
+    MPI_Win_free(window);
+  }
+}
+
+void NodeSharedStep::synchronise() const {
+  // The MPI-3 idiom for shared windows under a lock_all epoch: make this rank's stores
+  // visible, meet, then see the others' stores.
+  check(MPI_Win_sync(parameter_window_), "MPI_Win_sync");
+  check(MPI_Win_sync(gradient_window_), "MPI_Win_sync");
+  comm_.barrier();
+  check(MPI_Win_sync(parameter_window_), "MPI_Win_sync");
+  check(MPI_Win_sync(gradient_window_), "MPI_Win_sync");
+}
+
+void NodeSharedStep::gradients_ready() const {
+  synchronise();
+}
+
+void NodeSharedStep::parameters_ready() const {
+  synchronise();
+}
+
+void NodeSharedStep::sum_own_slice(std::span<float> out) const {
+  if (out.size() != shards_.size())
+    throw Error(cat("internal: summing into ", out.size(), " values, not ", shards_.size()));
+  const std::size_t first = shards_.begin(rank_);
+  for_each_range(shards_.length(rank_), kSumBlock, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t block = begin; block < end; block += kSumBlock) {
+      const std::size_t from = first + block, to = first + std::min(end, block + kSumBlock);
+      std::memcpy(out.data() + from, gradients_[0].data() + from, (to - from) * sizeof(float));
+      for (std::size_t r = 1; r < gradients_.size(); ++r)
+        add_block(out.data() + from, gradients_[r].data() + from, to - from);
+    }
+  });
+}
+
+}  // namespace aepipe::mpi
