@@ -55,6 +55,7 @@ Autoencoder<T>::Autoencoder(const Architecture& architecture, const Objective& o
     slots_.push_back(slot);
   }
   parameters_.assign(offset, T(0));
+  parameter_data_ = parameters_.data();
   gradients_.assign(offset, T(0));
   activations_.resize(2 * encoder_layers + 1);
   deltas_.resize(2 * encoder_layers);
@@ -118,7 +119,7 @@ void Autoencoder<T>::initialize(std::uint64_t seed) {
   const auto uniform = [&] {
     return static_cast<T>(static_cast<double>(generator() >> 11) * 0x1.0p-52 - 1.0);
   };
-  std::fill(parameters_.begin(), parameters_.end(), T(0));
+  std::fill(parameters().begin(), parameters().end(), T(0));
   for (std::size_t l = 0; l < layer_count(); ++l) {
     if (slots_[l].tied) continue;
     const auto& slot = slots_[l];
@@ -322,25 +323,44 @@ T Autoencoder<T>::weight_decay_penalty() const {
   for (std::size_t l = 0; l < layer_count(); ++l) {
     if (slots_[l].tied) continue;
     const auto& slot = slots_[l];
-    Eigen::Map<const Vector> w(parameters_.data() + slot.weight_offset, slot.in * slot.out);
+    Eigen::Map<const Vector> w(parameter_data_ + slot.weight_offset, slot.in * slot.out);
     sum += w.squaredNorm();
   }
   return static_cast<T>(objective_.weight_decay) / 2 * sum;
 }
 
 template <class T>
-T Autoencoder<T>::add_weight_decay() {
-  if (objective_.weight_decay == 0) return T(0);
+void Autoencoder<T>::add_weight_decay(std::size_t begin, std::size_t end) {
+  if (objective_.weight_decay == 0) return;
   const T lambda = static_cast<T>(objective_.weight_decay);
   for (std::size_t l = 0; l < layer_count(); ++l) {
     if (slots_[l].tied) continue;
     const auto& slot = slots_[l];
-    const auto count = static_cast<Eigen::Index>(slot.in * slot.out);
-    Eigen::Map<const Vector> w(parameters_.data() + slot.weight_offset, count);
-    VectorMap g(gradients_.data() + slot.weight_offset, count);
+    // This weight's elements within [begin, end).
+    const std::size_t first = std::max(begin, slot.weight_offset);
+    const std::size_t last =
+        std::min(end, slot.weight_offset + static_cast<std::size_t>(slot.in * slot.out));
+    if (first >= last) continue;
+    const auto count = static_cast<Eigen::Index>(last - first);
+    Eigen::Map<const Vector> w(parameter_data_ + first, count);
+    VectorMap g(gradients_.data() + first, count);
     g += lambda * w;
   }
-  return weight_decay_penalty();
+}
+
+template <class T>
+void Autoencoder<T>::use_parameter_storage(std::span<T> storage) {
+  if (storage.size() != parameters_.size())
+    throw Error(cat("internal: parameter storage of ", storage.size(), " elements for ",
+                    parameters_.size(), " parameters"));
+  parameter_data_ = storage.data();
+}
+
+template <class T>
+void Autoencoder<T>::use_own_parameters() {
+  if (parameter_data_ == parameters_.data()) return;
+  std::copy(parameter_data_, parameter_data_ + parameters_.size(), parameters_.begin());
+  parameter_data_ = parameters_.data();
 }
 
 template class Autoencoder<float>;

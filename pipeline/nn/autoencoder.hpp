@@ -6,6 +6,7 @@
 //   its bias and uses the transpose of its mirrored encoder weight.
 // Batches are column-major [features, samples]: one column per sample.
 #include <Eigen/Core>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -36,8 +37,8 @@ class Autoencoder {
   Activation activation(std::size_t layer) const;
   // The weight used by `layer` as stored: for a tied decoder layer, its encoder's weight
   // (which the layer applies transposed).
-  MatrixMap weight(std::size_t layer) { return weight_view(parameters_.data(), layer); }
-  VectorMap bias(std::size_t layer) { return bias_view(parameters_.data(), layer); }
+  MatrixMap weight(std::size_t layer) { return weight_view(parameter_data_, layer); }
+  VectorMap bias(std::size_t layer) { return bias_view(parameter_data_, layer); }
   MatrixMap weight_gradient(std::size_t layer) { return weight_view(gradients_.data(), layer); }
   VectorMap bias_gradient(std::size_t layer) { return bias_view(gradients_.data(), layer); }
 
@@ -46,9 +47,16 @@ class Autoencoder {
   void set_precision(Precision precision);
   Precision precision() const { return precision_; }
 
-  std::span<T> parameters() { return parameters_; }
+  std::span<T> parameters() { return {parameter_data_, parameters_.size()}; }
   std::span<T> gradients() { return gradients_; }
-  std::span<const T> parameters() const { return parameters_; }
+  std::span<const T> parameters() const { return {parameter_data_, parameters_.size()}; }
+
+  // Training with the node's one copy of the parameters (mpi/node_shared_step.hpp): from
+  // here on parameters() and every layer view are `storage` (parameters().size() elements,
+  // already holding the parameters, kept alive by the caller) until use_own_parameters(),
+  // which copies them back into the network's own buffer.
+  void use_parameter_storage(std::span<T> storage);
+  void use_own_parameters();
 
   // Glorot-uniform weights (He-uniform before relu), zero biases; same on every rank.
   void initialize(std::uint64_t seed);
@@ -84,8 +92,9 @@ class Autoencoder {
              std::span<T> gradient = {});
   // beta * sum_j KL(rho || rho^_j) (the same on every rank: add it once).
   T kl_penalty(const Vector& rho_hat) const;
-  // Adds lambda * W to the weight gradients; returns lambda/2 sum ||W||^2.
-  T add_weight_decay();
+  // Adds lambda * W to the weight gradients at flat indices [begin, end) of gradients()
+  // (default: all of them); the sharded step adds it to its own slice of the summed gradient.
+  void add_weight_decay(std::size_t begin = 0, std::size_t end = SIZE_MAX);
   // lambda/2 sum ||W||^2 without touching gradients.
   T weight_decay_penalty() const;
 
@@ -107,6 +116,7 @@ class Autoencoder {
   Precision precision_ = Precision::kFp32;
   std::vector<LayerSlots> slots_;
   std::vector<T> parameters_;
+  T* parameter_data_ = nullptr;  // parameters_.data() or the storage given to train with
   std::vector<T> gradients_;
   std::vector<Matrix> activations_;  // a_0 = input, a_l = output of layer l-1
   Matrix top_k_mask_;                // 1 where a code unit was kept (topk only)

@@ -6,6 +6,7 @@
 #include "data/training_stream.hpp"
 #include "mpi/agreement.hpp"
 #include "mpi/exact_sum.hpp"
+#include "mpi/node_shared_step.hpp"
 #include "nn/dataset_pass.hpp"
 #include "nn/evaluation.hpp"
 #include "util/atomic_output.hpp"
@@ -72,6 +73,24 @@ void prepare_batch(const std::vector<std::uint8_t>& pixels, const std::vector<st
   }
 }
 
+// For the length of a phase the network computes with the node's shared parameters (when the
+// step goes through shared memory), and takes their final values back when the phase ends,
+// however it ends: every way out (return, an error all ranks agreed on) is at a point where
+// no rank is writing them.
+class SharedParameters {
+ public:
+  SharedParameters(Autoencoder<float>& network, const mpi::NodeSharedStep* step)
+      : network_(network) {
+    if (step != nullptr) network.use_parameter_storage(step->parameters());
+  }
+  ~SharedParameters() { network_.use_own_parameters(); }
+  SharedParameters(const SharedParameters&) = delete;
+  SharedParameters& operator=(const SharedParameters&) = delete;
+
+ private:
+  Autoencoder<float>& network_;
+};
+
 }  // namespace
 
 Trainer::Trainer(const mpi::Communicator& comm, const data::DataFileReader& reader,
@@ -135,6 +154,11 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
   Optimizer optimizer(phase.optimizer, network.parameters().size(), phase.momentum);
   // Rank r's slice of the parameters, the one it updates (on exact-sum blocks).
   const mpi::Shards shards(network.parameters().size(), comm_.size(), mpi::ExactSum::kBlock);
+  const std::size_t own_begin = shards.begin(comm_.rank()), own_end = shards.end(comm_.rank());
+  // Ranks that share one node exchange the step through shared memory, others as messages
+  // (null): mpi/node_shared_step.hpp. Declared before `attached`, which ends first.
+  const auto shared_step = mpi::NodeSharedStep::create(comm_, shards, network.parameters());
+  const SharedParameters attached(network, shared_step.get());
   std::int64_t first_epoch = 0, first_step = 0, global_step = 0;
   if (resume) {
     optimizer.first_moment() = resume->first;
@@ -205,8 +229,11 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         rho_hat /= static_cast<float>(batch);
       }
       // Each piece's gradient is written where it is summed: staged in the exact sum, or
-      // for two pieces on this rank the first aside (piece_sum) and the second in place.
+      // for two pieces on this rank the first aside (piece_sum) and the second in place
+      // (this rank's node-shared gradient buffer, or the network's).
       const std::size_t parameter_count = network.parameters().size();
+      const std::span<float> local_gradient =
+          shared_step ? shared_step->gradient() : network.gradients();
       if (exact) gradient_sum.reset(parameter_count);
       const bool two_local_pieces = !exact && local > micro;
       if (two_local_pieces) piece_sum.resize(parameter_count);
@@ -234,25 +261,29 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
         const std::span<float> piece_gradient = exact ? gradient_sum.stage()
                                                 : two_local_pieces && pieces == 0
                                                     ? std::span(piece_sum)
-                                                    : network.gradients();
+                                                    : local_gradient;
         data_loss += network.backward(piece_target, batch, kl ? &rho_hat : nullptr, piece_gradient);
       }
-      if (two_local_pieces) add_to(network.gradients(), piece_sum);  // one rounding, as exact
+      if (two_local_pieces) add_to(local_gradient, piece_sum);  // one rounding, as exact
+      // One or two pieces (summed in place) or none (adds zeros).
+      if (!exact && pieces == 0) std::fill(local_gradient.begin(), local_gradient.end(), 0.0f);
+      // Read from every parameter, so before any rank's update may change them.
+      const float decay_penalty = network.weight_decay_penalty();
       // The sharded step (mpi/shards.hpp): only this rank's slice of the gradient is summed
       // over ranks here, the optimiser updates that slice, and the slices are gathered after.
       auto allreduce_start = Clock::now();
-      if (exact) {
+      if (shared_step) shared_step->gradients_ready();
+      if (exact)
         gradient_sum.reduce_scatter_round_to(comm_, network.gradients(), shards);  // no rows: 0
-      } else {
-        // One or two pieces (summed in place) or none (adds zeros).
-        if (pieces == 0) std::fill(network.gradients().begin(), network.gradients().end(), 0.0f);
+      else if (shared_step)
+        shared_step->sum_own_slice(network.gradients());
+      else
         mpi::reduce_scatter_sum(comm_, network.gradients(), shards);
-      }
       allreduce_seconds += std::chrono::duration<double>(Clock::now() - allreduce_start).count();
+      network.add_weight_decay(own_begin, own_end);
       double shared[2] = {data_loss, stop_requested() ? 1.0 : 0.0};
       comm_.allreduce_sum(std::span<double>(shared, 2));
-      const double loss =
-          shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) + network.add_weight_decay();
+      const double loss = shared[0] + (kl ? network.kl_penalty(rho_hat) : 0.0f) + decay_penalty;
       mpi::collectively(comm_, [&] {
         if (!std::isfinite(loss))
           throw Error(cat(phase.name, " diverged: the loss is ", loss, " at epoch ", epoch + 1,
@@ -261,10 +292,12 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
                           policy.path.empty() ? "" : "; the last checkpoint is kept"));
       });
       lr = schedule.rate(global_step);
-      optimizer.step(network.parameters(), network.gradients(), lr, shards.begin(comm_.rank()),
-                     shards.end(comm_.rank()));
+      optimizer.step(network.parameters(), network.gradients(), lr, own_begin, own_end);
       allreduce_start = Clock::now();
-      mpi::allgather_shards(comm_, network.parameters(), shards);
+      if (shared_step)
+        shared_step->parameters_ready();
+      else
+        mpi::allgather_shards(comm_, network.parameters(), shards);
       allreduce_seconds += std::chrono::duration<double>(Clock::now() - allreduce_start).count();
       ++global_step;
       ++step_in_epoch;
@@ -315,9 +348,12 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
               .add("seconds", seconds)
               // Rank 0's share of the epoch's steps spent in the gradient allreduce,
               // waiting for slower ranks included (0 on one rank).
-              .add("allreduce_share", seconds > seconds_before
-                                          ? allreduce_seconds / (seconds - seconds_before)
-                                          : 0.0));
+              .add("allreduce_share",
+                   seconds > seconds_before ? allreduce_seconds / (seconds - seconds_before) : 0.0)
+              // How the ranks exchanged the step: mpi/node_shared_step.hpp or the rings.
+              .add("step_exchange", comm_.size() == 1 ? "none"
+                                    : shared_step     ? "node shared memory"
+                                                      : "mpi messages"));
     });
     const TrainingState state{optimizer.kind(), 0, {}, {}, epoch + 1, 0, global_step,
                               comm_.size(),     0, 0,  0};

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from aepipe_e2e import (AEPIPE, MPIEXEC, T10K_IMAGES, T10K_LABELS, E2ETestCase, _mpi_env,
-                        json_lines, launcher_flags, leftovers, main, make_images,
+                        json_lines, launcher_flags, leftovers, main, make_images, run_aepipe,
                         signal_ranks_from_start)
 
 SMALL_NET = ["--arch", "784-64-16", "--batch", "100", "--threads", "1"]
@@ -126,6 +126,35 @@ class TrainTests(E2ETestCase):
             for key in reference:
                 self.assertTrue(np.array_equal(reference[key], other[key]),
                                 "%s differs at %d ranks" % (key, ranks))
+
+    def test_node_shared_step_gives_the_bits_of_the_message_rings(self):
+        """Ranks on one node exchange the step through shared memory; AEPIPE_SHARED_STEP=0
+        keeps the MPI rings. Same parameters from both and from one rank, on the float path
+        (two pieces in all: micro-batch 50) and the exact one (four: 25), with weight decay
+        (added to each rank's own slice) and the KL term (its rho^ read before the update)."""
+        options = SMALL_NET + ["--epochs", "1", "--code-activation", "sigmoid", "--sparsity",
+                               "kl", "--rho", "0.1", "--beta", "0.5", "--weight-decay", "1e-3"]
+        for micro, ranks in (("50", 2), ("25", 4)):
+            runs = {"1 rank": (1, None), "shared": (ranks, "1"), "rings": (ranks, "0")}
+            models = {}
+            exchange = {"1 rank": "none", "shared": "node shared memory", "rings": "mpi messages"}
+            for name, (count, shared) in runs.items():
+                models[name] = self.path("%s-%s.h5" % (name.replace(" ", ""), micro))
+                metrics = self.path("%s-%s.jsonl" % (name.replace(" ", ""), micro))
+                result = run_aepipe(
+                    ["train", "-q", "--input", self.data, "--output", models[name],
+                     "--micro-batch", micro, "--metrics", metrics] + options, ranks=count,
+                    timeout=240, env=None if shared is None else {"AEPIPE_SHARED_STEP": shared})
+                self.assertSucceeded(result)
+                epoch = [e for e in json_lines(metrics) if e.get("event") == "epoch"][-1]
+                self.assertEqual(epoch["step_exchange"], exchange[name])
+            reference = parameters(models["1 rank"])
+            for name in ("shared", "rings"):
+                other = parameters(models[name])
+                for key in reference:
+                    self.assertTrue(np.array_equal(reference[key], other[key]),
+                                    "%s differs: %s at %d ranks, micro-batch %s" %
+                                    (key, name, ranks, micro))
 
     def start_train(self, output, extra, ranks):
         """`aepipe train` under mpiexec in the background (for signals), its own session."""
