@@ -12,7 +12,9 @@
 #   - --precision bf16 at batch 256 against the same PyTorch fp32 runs (the kernel it ran on:
 #     native where the CPU has bf16 arithmetic, emulated elsewhere);
 #   - scaling at batch 256, micro-batch 128: 2 ranks x 1 thread and 1 rank x 2 threads against
-#     1 rank x 1 thread (and PyTorch with 2 threads, jemalloc, OMP_WAIT_POLICY=PASSIVE);
+#     1 rank x 1 thread (and PyTorch with 2 threads, jemalloc, OMP_WAIT_POLICY=PASSIVE); the 2
+#     ranks both ways of exchanging the step (node-shared memory, the default on one node,
+#     and MPI messages with AEPIPE_SHARED_STEP=0);
 #   - peak RSS per rank of every run (/usr/bin/time around each rank) and the CPU share each
 #     run got ((user + sys) / elapsed: below 100% per thread, other processes took the cores),
 #     and the share of step
@@ -83,14 +85,15 @@ memory_cell() {
 # Peak RSS in KB of each rank (/usr/bin/time files rss.RANK: "%M %e %U %S").
 rss_of() { local f; for f in "$work"/rss.*; do tail -1 "$f" | awk '{ printf "%s ", $1 }'; done; }
 
-aepipe_train() {  # name ranks threads batch micro-batch [precision]
-  local name=$1 ranks=$2 threads=$3 batch=$4 micro=$5 precision=${6:-fp32}
+aepipe_train() {  # name ranks threads batch micro-batch [precision [shared-step 1|0]]
+  local name=$1 ranks=$2 threads=$3 batch=$4 micro=$5 precision=${6:-fp32} shared=${7:-1}
   rm -f "$work"/model.h5* "$work/metrics.jsonl" "$work"/rss.*
   # shellcheck disable=SC2016
   # Open MPI binds a rank to one core by default: a rank's threads need --bind-to none.
   local binding=()
   ((threads > 1)) && binding=(--bind-to none)
-  if ! "${CLEAN_ENV[@]}" OMP_NUM_THREADS="$threads" mpirun -np "$ranks" "${binding[@]}" \
+  if ! "${CLEAN_ENV[@]}" OMP_NUM_THREADS="$threads" AEPIPE_SHARED_STEP="$shared" \
+    mpirun -np "$ranks" "${binding[@]}" \
     sh -c 'exec /usr/bin/time -f "%M %e %U %S" -o "$0.${OMPI_COMM_WORLD_RANK:-0}" "$@"' "$work/rss" \
     "$aepipe" train -q --force --input "$work/train.h5" --output "$work/model.h5" \
     --arch "$arch" --epochs 1 --batch "$batch" --micro-batch "$micro" --threads "$threads" \
@@ -153,6 +156,7 @@ for ((round = 1; round <= repeat; round++)); do
   pytorch_train p32gl 32 1 glibc
   aepipe_train s1x1 1 1 256 128
   aepipe_train s2x1 2 1 256 128
+  aepipe_train s2x1m 2 1 256 128 fp32 0
   aepipe_train s1x2 1 2 256 128
   pytorch_train p256je2 256 2 jemalloc
 done
@@ -202,6 +206,9 @@ table_row "scaling: batch 256 (micro 128), 1 rank x 1 thread" "$(fmt "$s11") sam
 table_row "scaling: 2 ranks x 1 thread" "$(fmt "$(m s2x1)") samples/s" \
   "aepipe 1 rank x 1 thread: $(fmt "$s11")" "$(ratio "$(m s2x1)" "$s11")" "$(memory_cell s2x1)" \
   "target 1.8x; CPU share of rank 0 $(cpu_share s2x1)"
+table_row "scaling: 2 ranks x 1 thread, MPI messages (AEPIPE_SHARED_STEP=0)" "$(fmt "$(m s2x1m)") samples/s" \
+  "aepipe 1 rank x 1 thread: $(fmt "$s11")" "$(ratio "$(m s2x1m)" "$s11")" "$(memory_cell s2x1m)" \
+  "the row above exchanges the step through node-shared memory: $(ratio "$(m s2x1)" "$(m s2x1m)") of this"
 table_row "scaling: 1 rank x 2 threads" "$(fmt "$(m s1x2)") samples/s" \
   "aepipe 1 rank x 1 thread: $(fmt "$s11")" "$(ratio "$(m s1x2)" "$s11")" "$(memory_cell s1x2)" "CPU share $(cpu_share s1x2) (of 200%)"
 table_row "scaling: 1 rank x 2 threads vs PyTorch 2 threads" "$(fmt "$(m s1x2)") samples/s" \
