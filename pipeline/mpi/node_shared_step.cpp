@@ -1,14 +1,19 @@
 #include "mpi/node_shared_step.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string_view>
 
 #include "mpi/agreement.hpp"
 #include "mpi/check.hpp"
 #include "util/error.hpp"
 #include "util/parallel_ranges.hpp"
+#include "util/report.hpp"
 
 namespace aepipe::mpi {
 namespace {
@@ -28,6 +33,21 @@ bool enabled_by_environment() {
   if (text == nullptr) return true;
   const std::string_view value(text);
   return !(value == "0" || value == "off" || value == "no" || value == "false");
+}
+
+// Where Open MPI's shared windows keep their backing files (MCA osc_sm_backing_directory,
+// which mpirun --mca passes to the ranks as OMPI_MCA_ variables; /dev/shm by default).
+std::string backing_directory() {
+  const char* text = std::getenv("OMPI_MCA_osc_sm_backing_directory");
+  return text != nullptr && *text != '\0' ? text : "/dev/shm";
+}
+
+// Free bytes for unprivileged users on the file system holding `directory`; max when it
+// cannot be told (no such directory: the MPI library keeps its windows elsewhere).
+std::uint64_t free_bytes(const std::string& directory) {
+  struct statvfs info {};
+  if (statvfs(directory.c_str(), &info) != 0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
 // A window of `bytes` on this rank (0 allowed), floats, shared with the ranks of `comm`.
@@ -71,8 +91,26 @@ std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
   const bool one_node = comm.ranks_on_node() == comm.size();
   const int wanted = one_node && enabled_by_environment() && shards.size() > 0 ? 1 : 0;
   if (comm.allreduce_min(wanted) == 0) return nullptr;
-  std::unique_ptr<NodeSharedStep> step(new NodeSharedStep(comm, shards));
+  // A backing file system too small for the windows (a container's 64 MB /dev/shm) does not
+  // fail cleanly: with Open MPI 4.1 a rank whose allocation fails leaves the others waiting
+  // inside MPI_Win_allocate_shared, and a page that does not fit kills its rank with SIGBUS
+  // on first touch. So the room is checked first (all ranks' figures, and every rank's own
+  // view of it, agreed on), and the rings take over where it is short.
   const std::size_t bytes = shards.size() * sizeof(float);
+  const std::uint64_t needed =
+      (static_cast<std::uint64_t>(comm.size()) + 1) * (bytes + (std::uint64_t{1} << 20));
+  const std::string directory = backing_directory();
+  const std::uint64_t room = free_bytes(directory);
+  if (comm.allreduce_min(room >= needed ? 1 : 0) == 0) {
+    if (comm.is_root())
+      print_warning(cat(directory, " has ", room >> 20, " MiB free, and the ranks' shared-memory ",
+                        "step needs ", needed >> 20, " MiB: exchanging the step as MPI ",
+                        "messages instead (slower; give ", directory,
+                        " more room, e.g. docker --shm-size, or set AEPIPE_SHARED_STEP=0)"),
+                    comm.rank());
+    return nullptr;
+  }
+  std::unique_ptr<NodeSharedStep> step(new NodeSharedStep(comm, shards));
   // One copy of the parameters on the node (rank 0 allocates it; pages are placed by the
   // first touch below, each rank's slice by its owner), and a gradient buffer per rank.
   try {
@@ -99,14 +137,21 @@ std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
 }
 
 NodeSharedStep::NodeSharedStep(const Communicator& comm, const Shards& shards)
-    : comm_(comm), shards_(shards), rank_(comm.rank()) {}
+    : comm_(comm),
+      shards_(shards),
+      rank_(comm.rank()),
+      exceptions_at_start_(std::uncaught_exceptions()) {}
 
 NodeSharedStep::~NodeSharedStep() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  // No-throw: results ignored. Both are collective; every rank destroys its object at the
-  // same point of the trainer (the end of a phase, or an error all ranks agreed on).
+  // Freeing is collective. While an exception unwinds, this rank may be failing alone (a read
+  // error on its rows) on its way to MPI_Abort, and the others wait in the step: it must not
+  // wait for them here. The windows then go with the job (MPI_Abort, MPI_Finalize).
+  if (std::uncaught_exceptions() > exceptions_at_start_) return;
+  // No-throw: results ignored. Every rank destroys its object at the same point of the
+  // trainer (the end of a phase or the stop signal's checkpoint).
   for (MPI_Win* window : {&gradient_window_, &parameter_window_}) {
     if (*window == MPI_WIN_NULL) continue;
     MPI_Win_unlock_all(*window);

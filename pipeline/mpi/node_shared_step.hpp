@@ -31,13 +31,16 @@ namespace aepipe::mpi {
 class NodeSharedStep {
  public:
   // Collective. Null (on every rank) when there is one rank, when the ranks span more than one
-  // node, or when some rank's environment sets AEPIPE_SHARED_STEP=0 (the rings, e.g. to
-  // compare). Otherwise parameters() starts as `initial` (the same on every rank; each copies
-  // its slice). Throws RankError on every rank if a window cannot be allocated (the message
-  // names the rank, the size and the way around it).
+  // node, when some rank's environment sets AEPIPE_SHARED_STEP=0 (the rings, e.g. to
+  // compare), or when the windows' backing file system (/dev/shm, or Open MPI's
+  // osc_sm_backing_directory) has less room than they need (rank 0 warns). Otherwise parameters()
+  // starts as `initial` (the same on every rank; each copies its slice). Throws RankError on every
+  // rank if a window cannot be allocated (the message names the rank, the size and the way around
+  // it).
   static std::unique_ptr<NodeSharedStep> create(const Communicator& comm, const Shards& shards,
                                                 std::span<const float> initial);
-  ~NodeSharedStep();  // collective (MPI_Win_free)
+  // Collective (MPI_Win_free), except while an exception unwinds: then it frees nothing.
+  ~NodeSharedStep();
   NodeSharedStep(const NodeSharedStep&) = delete;
   NodeSharedStep& operator=(const NodeSharedStep&) = delete;
 
@@ -48,8 +51,10 @@ class NodeSharedStep {
 
   void gradients_ready() const;  // collective
   // Local, between gradients_ready() and parameters_ready(): out[i] for i in this rank's slice
-  // is the sum of every rank's gradient()[i], added in rank order (from 0.0f: a single
-  // non-zero term comes out unchanged, as from the rings). Other elements of out untouched.
+  // is the sum of every rank's gradient()[i], added in rank order starting from rank 0's term
+  // (not from 0.0f, which would turn a sum of -0.0f terms into +0.0f): the rings' bits where
+  // at most two terms are non-zero, as on the trainer's float path. Other elements of out are
+  // left as they are.
   void sum_own_slice(std::span<float> out) const;
   void parameters_ready() const;  // collective
 
@@ -60,6 +65,7 @@ class NodeSharedStep {
   const Communicator& comm_;
   const Shards& shards_;
   int rank_ = 0;
+  int exceptions_at_start_ = 0;  // std::uncaught_exceptions() when made
   MPI_Win parameter_window_ = MPI_WIN_NULL;
   MPI_Win gradient_window_ = MPI_WIN_NULL;
   std::span<float> parameters_;

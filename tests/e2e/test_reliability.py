@@ -20,8 +20,8 @@ import h5py
 import numpy as np
 
 from aepipe_e2e import (AEPIPE, MPIEXEC, REPO, T10K_IMAGES, T10K_LABELS, E2ETestCase,
-                        _mpi_env, launcher_flags, leftovers, main, parse_error_line, read_idx,
-                        run_aepipe, sha256, write_idx)
+                        _mpi_env, json_lines, launcher_flags, leftovers, main,
+                        parse_error_line, read_idx, run_aepipe, sha256, write_idx)
 from test_train import parameters
 
 # A failing stage must end well within this, whatever the rank count (seconds).
@@ -385,6 +385,26 @@ class FullDiskTests(E2ETestCase):
             self.check(["decode", "--input", self.inputs["codes"], "--model",
                         self.inputs["model"], "--output", output], ranks, output,
                        ["decoded.h5"])
+
+    def test_too_little_shared_memory_makes_training_exchange_messages(self):
+        """Open MPI keeps shared windows in /dev/shm (osc_sm_backing_directory). One too small
+        for them (a container's 64 MB default and a large model) would leave ranks waiting in
+        MPI_Win_allocate_shared or kill one with SIGBUS: training checks the room first, warns
+        and exchanges the step as MPI messages."""
+        self.mount("size=256k")
+        metrics = self.path("metrics.jsonl")
+        result = run_aepipe(["train", "--input", self.inputs["data"], "--output",
+                             self.path("model.h5"), "--arch", "784-256-32", "--epochs", "1",
+                             "--batch", "100", "--metrics", metrics], ranks=2,
+                            timeout=FAIL_WITHIN * 4,
+                            env={"OMPI_MCA_osc_sm_backing_directory": self.mounted})
+        self.assertSucceeded(result)
+        warnings = [line for line in result.stderr.splitlines()
+                    if line.startswith("aepipe: warning: " + self.mounted)]
+        self.assertEqual(len(warnings), 1, result.describe())
+        self.assertIn("MPI messages", warnings[0])
+        epochs = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
+        self.assertEqual(epochs[-1]["step_exchange"], "mpi messages")
 
     def test_read_only_output_folder(self):
         self.mount("size=1m,ro")

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <vector>
 
 #include "mpi/communicator.hpp"
@@ -99,6 +100,34 @@ TEST(NodeSharedStep, AnyRankCanSwitchItOff) {
   if (comm.size() > 1) {
     EXPECT_ANY_THROW(NodeSharedStep::create(comm, shards, short_initial));
   }
+}
+
+// A rank that fails alone (a read error on its own rows) unwinds through the trainer on its
+// way to MPI_Abort while the others wait in the step: destroying the object then must not
+// wait for them in the collective MPI_Win_free. Here rank 1 unwinds first and must reach the
+// barrier; the others then unwind too (their objects are not freed either).
+TEST(NodeSharedStep, ARankUnwindingAloneDoesNotWaitForTheOthers) {
+  Communicator comm;
+  if (comm.size() == 1) return;
+  const Shards shards(1000, comm.size(), 8);
+  const std::vector<float> initial(1000, 1.0f);
+  auto step = NodeSharedStep::create(comm, shards, initial);
+  ASSERT_NE(step, nullptr);
+  const auto unwind = [&](bool barrier_first) {
+    try {
+      const auto dying = std::move(step);
+      if (barrier_first) comm.barrier();
+      throw std::runtime_error("a failure of this rank");
+    } catch (const std::runtime_error&) {
+    }
+  };
+  if (comm.rank() == 1) {
+    unwind(false);
+    comm.barrier();  // never reached if the destructor waited in MPI_Win_free
+  } else {
+    unwind(true);
+  }
+  comm.barrier();
 }
 
 }  // namespace
