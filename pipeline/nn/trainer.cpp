@@ -195,7 +195,10 @@ bool Trainer::run(Autoencoder<float>& network, const TrainingPhase& phase,
       return seconds_before + std::chrono::duration<double>(Clock::now() - epoch_start).count();
     };
     while (true) {
-      const std::int64_t batch = stream.next(pixels, rows);
+      // Agreed: a damaged chunk may be read by one rank (its micro-batches) or by all (a
+      // window they share); either way the job ends with one message, on every rank together.
+      const std::int64_t batch =
+          mpi::collectively(comm_, [&] { return stream.next(pixels, rows); });
       if (batch == 0) break;
       mpi::collectively(comm_, [&] {
         prepare_batch(pixels, rows, info_.normalisation, phase, epoch, input, target);

@@ -191,6 +191,28 @@ class BadInputTests(E2ETestCase):
     def test_every_stage_truncated_and_unknown_version_at_4_ranks(self):
         self.run_matrix(4, ["truncated", "unknown-version"])
 
+    def test_a_chunk_damaged_mid_epoch_ends_training_with_one_line(self):
+        """Training at 1 and 2 ranks where the epoch meets a damaged deflate chunk of /images
+        (ranks read the windows of chunks they share): exit 1 with one line naming the file
+        and the rows, within seconds (was one line per rank that read it)."""
+        data = self.path("chunks.h5")
+        self.assertSucceeded(self.aepipe(["ingest", "-q", "--input", fixture().file("images.idx"),
+                                          "--output", data, "--chunk-kb", "64"]))
+        with h5py.File(data, "r") as f:
+            images = f["images"]
+            self.assertGreater(images.id.get_num_chunks(), 4)
+            chunk = images.id.get_chunk_info(images.id.get_num_chunks() // 2)
+        with open(data, "r+b") as f:
+            f.seek(chunk.byte_offset + chunk.size // 2)
+            f.write(b"\xa5" * min(64, chunk.size // 2))
+        for ranks in (1, 2):
+            result = self.aepipe(["train", "-q", "--input", data, "--output", self.path("m.h5"),
+                                  "--arch", "784-8", "--epochs", "1", "--batch", "100"],
+                                 ranks=ranks, timeout=FAIL_WITHIN * 4)
+            with self.subTest(ranks=ranks):
+                self.assertFailed(result, code=1, mentions=["chunks.h5", "rows"],
+                                  max_seconds=FAIL_WITHIN)
+
     def test_model_for_other_image_sizes(self):
         inputs = dict(self.inputs, data=fixture().file("small.h5"))
         for stage in ("encode", "evaluate"):
