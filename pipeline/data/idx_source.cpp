@@ -56,32 +56,29 @@ class IdxSource final : public ImageSource {
     const auto start = static_cast<std::uint64_t>(first);
     const auto rows = static_cast<std::uint64_t>(count);
     std::vector<std::uint8_t> pixels(rows * shape_.bytes());
-    images_.read_rows(start, rows, pixels.data());
+    read_pixels(start, rows, pixels.data());
     std::vector<std::int32_t> labels;
-    if (labels_) labels = labels_->read_labels(start, rows);
-    if (start + rows == images_.header().rows()) {
-      // Whoever reads the last row checks the files end there intact (gzip CRC included).
-      images_.verify_end();
-      if (labels_) labels_->verify_end();
-    }
+    std::vector<std::string> names;
+    read_labels_and_names(start, rows, labels, names);
     for (std::uint64_t i = 0; i < rows; ++i) {
-      SourceItem item{{shape_.height, shape_.width, shape_.channels, {}},
-                      labels_ ? labels[i] : -1,
-                      cat(file_name_, ":", start + i)};
+      SourceItem item{
+          {shape_.height, shape_.width, shape_.channels, {}}, labels[i], std::move(names[i])};
       const auto* row = pixels.data() + i * shape_.bytes();
       item.image.pixels.assign(row, row + shape_.bytes());
       sink.take(first + static_cast<std::int64_t>(i), std::move(item));
     }
   }
 
-  // IdxRows::read_pixels for this file (rows of this file).
+  // Rows [first, first + count) of this file as stored (read() and IdxRows::read_pixels).
+  // Whoever reads the last row checks the file ends there intact (gzip CRC included).
   void read_pixels(std::uint64_t first, std::uint64_t count, std::uint8_t* pixels) {
     if (count == 0) return;
     images_.read_rows(first, count, pixels);
     if (first + count == images_.header().rows()) images_.verify_end();
   }
 
-  // IdxRows::read_labels_and_names for this file: what read() gives each item.
+  // The labels (-1 without a label file) and names of those rows (read() and
+  // IdxRows::read_labels_and_names); the label file's end is checked likewise.
   void read_labels_and_names(std::uint64_t first, std::uint64_t count,
                              std::vector<std::int32_t>& labels, std::vector<std::string>& names) {
     if (count == 0) return;

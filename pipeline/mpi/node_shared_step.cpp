@@ -54,15 +54,13 @@ std::uint64_t free_bytes(const std::string& directory) {
 MPI_Win allocate(const Communicator& comm, std::size_t bytes, const char* what) {
   void* base = nullptr;
   MPI_Win window = MPI_WIN_NULL;
-  const int rc = MPI_Win_allocate_shared(static_cast<MPI_Aint>(bytes), sizeof(float), MPI_INFO_NULL,
-                                         comm.get(), &base, &window);
-  if (rc != MPI_SUCCESS) {
-    char text[MPI_MAX_ERROR_STRING];
-    int length = 0;
-    if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-    throw Error(cat("rank ", comm.rank(), ": could not allocate ", bytes,
-                    " bytes of node-shared memory for the ", what,
-                    " (MPI_Win_allocate_shared: ", std::string(text, static_cast<size_t>(length)),
+  try {
+    check(MPI_Win_allocate_shared(static_cast<MPI_Aint>(bytes), sizeof(float), MPI_INFO_NULL,
+                                  comm.get(), &base, &window),
+          "MPI_Win_allocate_shared");
+  } catch (const Error& error) {
+    throw Error(cat("could not allocate ", bytes, " bytes of node-shared memory for the ", what,
+                    " (", error.what(),
                     "); set AEPIPE_SHARED_STEP=0 to exchange them as messages instead"));
   }
   return window;
@@ -137,10 +135,7 @@ std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
 }
 
 NodeSharedStep::NodeSharedStep(const Communicator& comm, const Shards& shards)
-    : comm_(comm),
-      shards_(shards),
-      rank_(comm.rank()),
-      exceptions_at_start_(std::uncaught_exceptions()) {}
+    : comm_(comm), shards_(shards), exceptions_at_start_(std::uncaught_exceptions()) {}
 
 NodeSharedStep::~NodeSharedStep() {
   int finalized = 0;
@@ -180,8 +175,8 @@ void NodeSharedStep::parameters_ready() const {
 void NodeSharedStep::sum_own_slice(std::span<float> out) const {
   if (out.size() != shards_.size())
     throw Error(cat("internal: summing into ", out.size(), " values, not ", shards_.size()));
-  const std::size_t first = shards_.begin(rank_);
-  for_each_range(shards_.length(rank_), kSumBlock, [&](std::size_t begin, std::size_t end) {
+  const std::size_t first = shards_.begin(comm_.rank());
+  for_each_range(shards_.length(comm_.rank()), kSumBlock, [&](std::size_t begin, std::size_t end) {
     for (std::size_t block = begin; block < end; block += kSumBlock) {
       const std::size_t from = first + block, to = first + std::min(end, block + kSumBlock);
       std::memcpy(out.data() + from, gradients_[0].data() + from, (to - from) * sizeof(float));

@@ -47,7 +47,7 @@ class NodeSharedStep {
   // The node's parameters, shards.size() floats: the same memory on every rank.
   std::span<float> parameters() const { return parameters_; }
   // This rank's gradient buffer, shards.size() floats, read by the others in sum_own_slice.
-  std::span<float> gradient() const { return gradients_[static_cast<std::size_t>(rank_)]; }
+  std::span<float> gradient() const { return gradients_[static_cast<std::size_t>(comm_.rank())]; }
 
   void gradients_ready() const;  // collective
   // Local, between gradients_ready() and parameters_ready(): out[i] for i in this rank's slice
@@ -64,7 +64,6 @@ class NodeSharedStep {
 
   const Communicator& comm_;
   const Shards& shards_;
-  int rank_ = 0;
   int exceptions_at_start_ = 0;  // std::uncaught_exceptions() when made
   MPI_Win parameter_window_ = MPI_WIN_NULL;
   MPI_Win gradient_window_ = MPI_WIN_NULL;
