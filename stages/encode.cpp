@@ -17,6 +17,21 @@
 namespace aepipe::stages {
 namespace {
 
+// Time spent turning pixels into codes (normalisation and the encoder, no file I/O) and the
+// rows it covered, for the metrics: the figure to set beside a peer that encodes images
+// already in memory (bench/encode_throughput.sh).
+struct ForwardTime {
+  double seconds = 0;
+  std::int64_t rows = 0;
+  template <class Work>
+  void measure(std::int64_t count, Work&& work) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rows += count;
+  }
+};
+
 // Codes of one round's rows, kept from the sampling pass for the writing pass.
 struct RoundCodes {
   Eigen::MatrixXf codes, kept;
@@ -63,7 +78,7 @@ std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
                                              const data::DataFileReader& reader,
                                              const ChunkRounds& rounds, std::int64_t stride,
                                              bool sparse, const mpi::Communicator& comm,
-                                             std::vector<RoundCodes>* reuse) {
+                                             std::vector<RoundCodes>* reuse, ForwardTime& forward) {
   const Eigen::Index k = network.architecture().code_size();
   // Pairs (dimension, value) of this rank's sampled rows.
   std::vector<float> local;
@@ -93,8 +108,10 @@ std::vector<std::vector<float>> sample_codes(nn::Autoencoder<float>& network,
                         row_bytes);
           rows = sampled.data();
         }
-        codec::encode_pixels(network, normalisation, rows, samples, codes,
-                             sparse ? &kept : nullptr);
+        forward.measure(samples, [&] {
+          codec::encode_pixels(network, normalisation, rows, samples, codes,
+                               sparse ? &kept : nullptr);
+        });
         for (std::int64_t i = 0; i < samples; ++i)
           for (Eigen::Index j = 0; j < k; ++j) {
             if (sparse && kept(j, i) == 0.0f) continue;
@@ -161,6 +178,7 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
                            layout.chunk_rows > 0 ? layout.chunk_rows : reader.chunk_rows()};
 
   std::optional<codec::Quantiser> quantiser;
+  ForwardTime forward;              // this rank's
   std::vector<RoundCodes> encoded;  // per round of this rank, when the sampling pass kept them
   if (options.bits > 0) {
     const std::int64_t stride =
@@ -173,7 +191,7 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
                                              (layout.sparse() ? 2.0 : 1.0) <=
                                          kMaxKeptBytes;
     auto samples = sample_codes(network, normalisation, reader, rounds, stride, layout.sparse(),
-                                comm, keep ? &encoded : nullptr);
+                                comm, keep ? &encoded : nullptr, forward);
     codec::Quantiser fitted;
     mpi::collectively(comm, [&] {
       if (comm.is_root()) fitted = codec::fit_quantiser(samples, options.bits);
@@ -205,8 +223,10 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
       }
       pixels.resize(static_cast<size_t>(count * reader.row_bytes()));
       if (count > 0) reader.read_images(first, count, pixels.data());
-      encode_chunks(network, normalisation, reader, pixels.data(), count, codes,
-                    layout.sparse() ? &kept : nullptr);
+      forward.measure(count, [&] {
+        encode_chunks(network, normalisation, reader, pixels.data(), count, codes,
+                      layout.sparse() ? &kept : nullptr);
+      });
     });
     writer.write(first, codes, layout.sparse() ? &kept : nullptr, labels, tiles);
     done = std::min(reader.rows(), (round + 1) * comm.size() * rounds.chunk_rows);
@@ -225,6 +245,10 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
                  layout.sparse() ? cat("top-", layout.kept, " sparse").c_str() : "dense",
                  options.bits > 0 ? cat(options.bits, "-bit").c_str() : "float32",
                  format_duration(seconds).c_str());
+  // The slowest rank's forward time bounds the stage; the rows are every rank's, and a row
+  // encoded twice (a quantiser sample whose code was not kept for writing) counts twice.
+  const double forward_seconds = comm.allreduce_max(forward.seconds);
+  const std::int64_t forward_rows = comm.allreduce_sum(forward.rows);
   mpi::collectively(comm, [&] {
     JsonObject event;
     event.add("stage", "encode")
@@ -236,7 +260,10 @@ void run_encode(const EncodeOptions& options, const StageContext& context) {
         .add("bits", options.bits)
         .add("sparse", layout.sparse())
         .add("seconds", seconds)
-        .add("images_per_s", seconds > 0 ? static_cast<double>(reader.rows()) / seconds : 0.0);
+        .add("images_per_s", seconds > 0 ? static_cast<double>(reader.rows()) / seconds : 0.0)
+        .add("forward_seconds", forward_seconds)
+        .add("forward_images_per_s",
+             forward_seconds > 0 ? static_cast<double>(forward_rows) / forward_seconds : 0.0);
     context.metrics.write(event);
   });
 }

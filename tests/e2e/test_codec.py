@@ -109,6 +109,24 @@ class CodecTests(E2ETestCase):
             for name in ("c1.h5", "c3.h5", "d1.h5", "d2.h5"):
                 os.remove(self.path(name))
 
+    def test_metrics_time_the_forward_pass_over_every_encoded_row(self):
+        # forward_images_per_s * forward_seconds counts the rows run through the encoder:
+        # every row once, plus the quantiser's samples when it samples with a stride.
+        stride = -(-self.small_rows // 1000)
+        sampled = -(-self.small_rows // stride)
+        for extra, encoded in (([], self.small_rows), (["--bits", "8"], self.small_rows),
+                               (["--bits", "8", "--sample-rows", "1000"],
+                                self.small_rows + sampled)):
+            metrics = self.path("m.jsonl")
+            self.encode(self.path("c.h5"), extra + ["--metrics", metrics, "--force"], ranks=2)
+            event = json_lines(metrics)[-1]
+            self.assertEqual(event["stage"], "encode")
+            self.assertGreater(event["forward_seconds"], 0, extra)
+            self.assertLessEqual(event["forward_seconds"], event["seconds"], extra)
+            self.assertAlmostEqual(event["forward_images_per_s"] * event["forward_seconds"],
+                                   encoded, delta=1e-6 * encoded, msg=extra)
+            os.remove(metrics)
+
     def test_float_codes_equal_numpy_and_levels_follow_scale_and_offset(self):
         codes, attrs = self.encode(self.path("f.h5"))
         _, expected = numpy_forward(self.model, self.pixels[:self.small_rows])
