@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Encoding throughput: `aepipe encode` (1 rank, 1 thread, float32 codes, its 256-row network
-# calls) against the PyTorch inference of the same encoder (bench/pytorch_autoencoder.py
-# --mode encode: torch.inference_mode, batch 256, one thread, with jemalloc and with glibc's
-# allocator) over the same 60,000 Fashion-MNIST training images, interleaved, REPEAT (default
-# 3) rounds, medians, with peak RSS.
+# calls) against PyTorch running the same encoder (bench/pytorch_autoencoder.py, batch 256,
+# torch.inference_mode, one thread, with jemalloc and with glibc's allocator) over the same
+# 60,000 Fashion-MNIST training images, interleaved, REPEAT (default 3) rounds, medians, with
+# peak RSS. Two comparisons:
+#  - the whole stage: aepipe's `images_per_s` metric (opening the data file, reading and
+#    inflating it, the forward pass, writing the deflated codes) against --mode encode-file,
+#    which does the same with h5py (same chunks, shuffle + deflate 6);
+#  - the forward pass alone: aepipe's `forward_images_per_s` metric (normalisation and the
+#    encoder, timed inside the stage) against --mode encode, the forward pass over images
+#    already in memory (uint8 -> float included).
 # The model is the 784-1000-500-250-30 autoencoder trained here for 1 epoch on the 10,000 test
-# images (its weights do not change the work). aepipe's images/s is its encode metric: the
-# whole stage (reading and decompressing the data file, the forward pass, writing the codes);
-# PyTorch's is the forward pass over images already in memory (uint8 -> float included).
+# images (its weights do not change the work).
 # Prints a markdown table (TABLE_ROWS_ONLY=1: rows only, for run_all.sh).
-# Takes about 1-2 minutes on 2 idle cores (ingest + training ~30 s, then ~15 s per round).
+# Takes about 2-3 minutes on 2 idle cores (ingest + training ~30 s, then ~45 s per round).
 # Usage: bash bench/encode_throughput.sh   (after scripts/build.sh; AEPIPE_BUILD_DIR as there)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +27,15 @@ data=/usr/share/datasets/fashion-mnist
 bench_install_pytorch
 work=$(mktemp -d "${TMPDIR:-/tmp}/aepipe-encode-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# The single-thread fp32 GEMM speed (bench/gemm_peak.cpp, oneDNN's dnnl_sgemm, CPU time) at
+# 2048² and over the encoder's own GEMMs at batch 256 (the bound of a forward pass that did
+# nothing else), to put the forward pass's GFLOP/s in proportion; measured in every round.
+g++ -O2 -std=c++17 "$root/bench/gemm_peak.cpp" -o "$work/gemm_peak" -ldnnl
+# MFLOP per image of the 784-1000-500-250-30 encoder: 2 per weight.
+mflop=$(awk 'BEGIN { n = split("784-1000-500-250-30", w, "-"); for (i = 1; i < n; ++i) f += 2 * w[i] * w[i + 1]; printf "%.3f", f / 1e6 }')
+gflops() {  # images/s -> GFLOP/s
+  awk -v s="$1" -v f="$mflop" 'BEGIN { if (s == "-") print "-"; else printf "%.1f", s * f / 1000 }'
+}
 
 "${CLEAN_ENV[@]}" mpirun -np 1 "$aepipe" ingest -q --input "$data/train-images-idx3-ubyte.gz" \
   --output "$work/train.h5"
@@ -33,6 +46,11 @@ trap 'rm -rf "$work"' EXIT
 images=$(/usr/bin/python3 -c "import h5py, sys; print(h5py.File(sys.argv[1])['images'].shape[0])" "$work/train.h5")
 
 declare -A result memory share
+gemm_peak() {
+  OMP_NUM_THREADS=1 "${CLEAN_ENV[@]}" "$work/gemm_peak" 5 >"$work/gemm.txt"
+  result[gemm_square2048]+="$(awk '$1 == "square2048" {print $5}' "$work/gemm.txt") "
+  result[gemm_encode]+="$(awk -v n="encode_b$batch" '$1 == n {print $5}' "$work/gemm.txt") "
+}
 # Peak RSS and CPU share ((user + sys) / elapsed) of a run from /usr/bin/time's "%M %e %U %S".
 note_time() {
   memory[$1]+="$(tail -1 "$work/rss" | cut -d' ' -f1) "
@@ -49,49 +67,66 @@ aepipe_encode() {
     return
   fi
   result[aepipe]+="$(grep -o '"images_per_s":[-0-9.e+]*' "$work/metrics.jsonl" | tail -1 | cut -d: -f2) "
+  result[aepipe_forward]+="$(grep -o '"forward_images_per_s":[-0-9.e+]*' "$work/metrics.jsonl" | tail -1 | cut -d: -f2) "
   note_time aepipe
 }
 # /usr/bin/time around mpirun measures the largest of mpirun and its one rank: the rank.
-pytorch_encode() {  # allocator
-  local preload=()
+pytorch_encode() {  # allocator mode (encode: forward only; encode-file: the whole stage)
+  local preload=() name=$1-$2
   [[ $1 == jemalloc ]] && preload=(LD_PRELOAD="$JEMALLOC")
+  rm -f "$work/pytorch-codes.h5"
   if ! "${CLEAN_ENV[@]}" "${preload[@]}" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
     /usr/bin/time -f "%M %e %U %S" -o "$work/rss" /usr/bin/python3 "$root/bench/pytorch_autoencoder.py" \
-    --mode encode --data "$work/train.h5" --batch $batch --threads 1 --passes 1 \
-    >"$work/log" 2>&1; then
-    echo "encode_throughput.sh: PyTorch ($1) failed:" >&2
+    --mode "$2" --data "$work/train.h5" --output "$work/pytorch-codes.h5" --batch $batch \
+    --threads 1 --passes 1 >"$work/log" 2>&1; then
+    echo "encode_throughput.sh: PyTorch ($1, $2) failed:" >&2
     cat "$work/log" >&2
     return
   fi
   grep '^#' "$work/log" >"$work/pytorch-config.txt"
-  result[$1]+="$(grep -o 'images_per_s=[0-9.]*' "$work/log" | head -1 | cut -d= -f2) "
-  note_time "$1"
+  result[$name]+="$(grep -o 'images_per_s=[0-9.]*' "$work/log" | head -1 | cut -d= -f2) "
+  note_time "$name"
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((round = 1; round <= repeat; round++)); do
   echo "encode_throughput.sh: round $round/$repeat" >&2
+  gemm_peak
   aepipe_encode
-  pytorch_encode jemalloc
-  pytorch_encode glibc
+  for mode in encode-file encode; do
+    pytorch_encode jemalloc $mode
+    pytorch_encode glibc $mode
+  done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 m() { echo "${result[$1]-}" | median; }
+peak=$(m gemm_square2048)
+bound=$(m gemm_encode)
 mb() { echo "${memory[$1]-}" | median | awk '{ if ($1 == "-") print "-"; else printf "%.0f", $1 / 1024 }'; }
 header() {
   echo "### Encoding throughput: $images Fashion-MNIST images, batch $batch, 1 thread, median of $repeat interleaved rounds"
   echo
   echo "Load average before / after: $load_before / $load_after (2 cores; noisy: compare within a row)."
-  echo "PyTorch: $(head -1 "$work/pytorch-config.txt" 2>/dev/null | sed 's/^# //')"
+  echo "$(head -1 "$work/gemm.txt" | sed 's/^# //'); PyTorch: $(head -1 "$work/pytorch-config.txt" 2>/dev/null | sed 's/^# //')"
   echo
 }
 table_start header
 for allocator in jemalloc glibc; do
   label="PyTorch + jemalloc"
   [[ $allocator == glibc ]] && label="PyTorch, glibc malloc"
-  table_row "encode, 1 rank 1 thread, batch $batch" "$(fmt "$(m aepipe)") images/s" \
-    "$label inference: $(fmt "$(m $allocator)") images/s" "$(ratio "$(m aepipe)" "$(m $allocator)")" \
-    "$(mb aepipe); $(mb $allocator)" \
-    "aepipe: whole stage incl. file read and code write; PyTorch: forward over images in memory; target 2x; CPU share $(echo "${share[aepipe]}" | median)% vs $(echo "${share[$allocator]}" | median)%"
+  peer=$allocator-encode-file
+  table_row "encode, whole stage, 1 rank 1 thread, batch $batch" "$(fmt "$(m aepipe)") images/s" \
+    "$label, h5py in and out: $(fmt "$(m $peer)") images/s" "$(ratio "$(m aepipe)" "$(m $peer)")" \
+    "$(mb aepipe); $(mb $peer)" \
+    "data file to codes file (same chunks and filters); CPU share $(echo "${share[aepipe]}" | median)% vs $(echo "${share[$peer]}" | median)%"
+done
+for allocator in jemalloc glibc; do
+  label="PyTorch + jemalloc"
+  [[ $allocator == glibc ]] && label="PyTorch, glibc malloc"
+  peer=$allocator-encode
+  table_row "encode, forward pass only, 1 rank 1 thread, batch $batch" \
+    "$(fmt "$(m aepipe_forward)") images/s" "$label inference: $(fmt "$(m $peer)") images/s" \
+    "$(ratio "$(m aepipe_forward)" "$(m $peer)")" "-; $(mb $peer)" \
+    "pixels in memory to codes; aepipe: its forward_images_per_s metric; $(gflops "$(m aepipe_forward)") GFLOP/s = $(percent "$(gflops "$(m aepipe_forward)")" "$bound") of the encoder's GEMMs alone ($bound GFLOP/s; sgemm 2048²: $peak; $mflop MFLOP per image), peer $(percent "$(gflops "$(m $peer)")" "$bound"); target 2x would take $(percent "$(gflops "$(m $peer)" | awk '{ if ($1 == "-") print "-"; else print 2 * $1 }')" "$bound") of that bound"
 done
