@@ -10,9 +10,7 @@
 //   - "step B": every GEMM of one training step of the mirrored 784-1000-500-250-30-...-784
 //     network at batch B (forward, gradient of the inputs of every layer but the first,
 //     gradient of the weights) with the transposes a training step uses: the bound a
-//     trainer built on this kernel could reach if nothing but its GEMMs took time;
-//   - "encode B": the encoder's forward GEMMs at batch B (784-1000-500-250-30), the same
-//     bound for `aepipe encode` (bench/encode_throughput.sh).
+//     trainer built on this kernel could reach if nothing but its GEMMs took time.
 //
 // Output: one line per shape, "name M K N gflops_cpu gflops_wall" (median), plus a header of
 // lines starting with '#' naming oneDNN's version and the ISA its kernels dispatch to.
@@ -141,14 +139,6 @@ std::vector<Gemm> step_gemms(long batch, const std::vector<long>& widths) {
   return gemms;
 }
 
-// The encoder's forward GEMMs at batch B: Y[B,out] = X[B,in] W^T per layer.
-std::vector<Gemm> encode_gemms(long batch, const std::vector<long>& widths) {
-  std::vector<Gemm> gemms;
-  for (size_t l = 0; l + 1 < widths.size(); ++l)
-    gemms.push_back({'N', 'T', batch, widths[l + 1], widths[l]});
-  return gemms;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,7 +167,6 @@ int main(int argc, char** argv) {
     std::printf("# step_b%ld: %zu GEMMs, %.3f MFLOP per sample\n", b, gemms.size(),
                 flops / static_cast<double>(b) * 1e-6);
     report("step_b" + std::to_string(b), gemms, b, 0, 0);
-    report("encode_b" + std::to_string(b), encode_gemms(b, widths), b, 0, 0);
   }
   return 0;
 }
