@@ -1,8 +1,11 @@
 #include "mpi/node_shared_step.hpp"
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -35,19 +38,34 @@ bool enabled_by_environment() {
   return !(value == "0" || value == "off" || value == "no" || value == "false");
 }
 
-// Where Open MPI's shared windows keep their backing files (MCA osc_sm_backing_directory,
-// which mpirun --mca passes to the ranks as OMPI_MCA_ variables; /dev/shm by default).
+// Where Open MPI 4.1's shared windows keep their backing files: the MCA variable
+// osc_sm_backing_directory (mpirun --mca passes it to the ranks as OMPI_MCA_...), else
+// /dev/shm where this process may write there, else Open MPI's session directory (empty:
+// not known here).
 std::string backing_directory() {
   const char* text = std::getenv("OMPI_MCA_osc_sm_backing_directory");
-  return text != nullptr && *text != '\0' ? text : "/dev/shm";
+  if (text != nullptr && *text != '\0') return text;
+  return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "";
 }
 
-// Free bytes for unprivileged users on the file system holding `directory`; max when it
-// cannot be told (no such directory: the MPI library keeps its windows elsewhere).
-std::uint64_t free_bytes(const std::string& directory) {
+// Room for the windows' backing files in `directory`: free bytes for unprivileged users, or
+// a problem that leaves none (a missing or read-only directory: Open MPI 4.1 then fails on
+// rank 0 alone, and the other ranks wait in the allocation for ever).
+struct Room {
+  std::uint64_t free = 0;
+  std::string problem;  // empty: `free` holds
+};
+
+Room room_in(const std::string& directory) {
+  if (directory.empty()) return {UINT64_MAX, {}};
+  struct stat status {};
+  if (stat(directory.c_str(), &status) != 0) return {0, std::strerror(errno)};
+  if (!S_ISDIR(status.st_mode)) return {0, "not a directory"};
   struct statvfs info {};
-  if (statvfs(directory.c_str(), &info) != 0) return UINT64_MAX;
-  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+  if (access(directory.c_str(), W_OK | X_OK) != 0 || statvfs(directory.c_str(), &info) != 0)
+    return {0, std::strerror(errno)};
+  if ((info.f_flag & ST_RDONLY) != 0) return {0, "read-only file system"};
+  return {static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize, {}};
 }
 
 // A window of `bytes` on this rank (0 allowed), floats, shared with the ranks of `comm`.
@@ -98,13 +116,21 @@ std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
   const std::uint64_t needed =
       (static_cast<std::uint64_t>(comm.size()) + 1) * (bytes + (std::uint64_t{1} << 20));
   const std::string directory = backing_directory();
-  const std::uint64_t room = free_bytes(directory);
-  if (comm.allreduce_min(room >= needed ? 1 : 0) == 0) {
-    if (comm.is_root())
-      print_warning(cat(directory, " has ", room >> 20, " MiB free, and the ranks' shared-memory ",
-                        "step needs ", needed >> 20, " MiB: exchanging the step as MPI ",
-                        "messages instead (slower; give ", directory,
-                        " more room, e.g. docker --shm-size, or set AEPIPE_SHARED_STEP=0)"),
+  const Room room = room_in(directory);
+  if (comm.allreduce_min(room.free >= needed ? 1 : 0) == 0) {
+    const std::string instead =
+        "exchanging the step as MPI messages instead (slower; set AEPIPE_SHARED_STEP=0 to "
+        "choose that without this warning)";
+    if (comm.is_root() && !room.problem.empty())
+      print_warning(
+          cat(directory, " (osc_sm_backing_directory, where the ranks' shared-memory ",
+              "step would keep its windows) cannot hold files: ", room.problem, "; ", instead),
+          comm.rank());
+    else if (comm.is_root())
+      print_warning(cat(directory, " has ", room.free >> 20, " MiB free",
+                        room.free >= needed ? " here, but not where another rank looks" : "",
+                        ", and the ranks' shared-memory step needs ", needed >> 20, " MiB: ",
+                        instead, "; give ", directory, " more room, e.g. docker --shm-size"),
                     comm.rank());
     return nullptr;
   }

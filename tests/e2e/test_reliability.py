@@ -408,25 +408,44 @@ class FullDiskTests(E2ETestCase):
                         self.inputs["model"], "--output", output], ranks, output,
                        ["decoded.h5"])
 
+    def train_with_backing_directory(self, directory, mentions):
+        """Trains at 2 ranks with Open MPI's shared windows in DIRECTORY, which cannot take
+        them: one warning naming it and MENTIONS, and the step goes as MPI messages."""
+        metrics = self.path("metrics.jsonl")
+        result = run_aepipe(["train", "--input", self.inputs["data"], "--output",
+                             self.path("model.h5"), "--arch", "784-256-32", "--epochs", "1",
+                             "--batch", "100", "--metrics", metrics, "--force"], ranks=2,
+                            timeout=FAIL_WITHIN * 4,
+                            env={"OMPI_MCA_osc_sm_backing_directory": directory})
+        self.assertSucceeded(result)
+        warnings = [line for line in result.stderr.splitlines()
+                    if line.startswith("aepipe: warning: " + directory)]
+        self.assertEqual(len(warnings), 1, result.describe())
+        for text in ["MPI messages"] + mentions:
+            self.assertIn(text, warnings[0])
+        epochs = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
+        self.assertEqual(epochs[-1]["step_exchange"], "mpi messages")
+        os.remove(metrics)
+
     def test_too_little_shared_memory_makes_training_exchange_messages(self):
         """Open MPI keeps shared windows in /dev/shm (osc_sm_backing_directory). One too small
         for them (a container's 64 MB default and a large model) would leave ranks waiting in
         MPI_Win_allocate_shared or kill one with SIGBUS: training checks the room first, warns
         and exchanges the step as MPI messages."""
         self.mount("size=256k")
-        metrics = self.path("metrics.jsonl")
-        result = run_aepipe(["train", "--input", self.inputs["data"], "--output",
-                             self.path("model.h5"), "--arch", "784-256-32", "--epochs", "1",
-                             "--batch", "100", "--metrics", metrics], ranks=2,
-                            timeout=FAIL_WITHIN * 4,
-                            env={"OMPI_MCA_osc_sm_backing_directory": self.mounted})
-        self.assertSucceeded(result)
-        warnings = [line for line in result.stderr.splitlines()
-                    if line.startswith("aepipe: warning: " + self.mounted)]
-        self.assertEqual(len(warnings), 1, result.describe())
-        self.assertIn("MPI messages", warnings[0])
-        epochs = [e for e in json_lines(metrics) if e.get("event") == "epoch"]
-        self.assertEqual(epochs[-1]["step_exchange"], "mpi messages")
+        self.train_with_backing_directory(self.mounted, ["MiB free"])
+
+    def test_unusable_shared_memory_directory_makes_training_exchange_messages(self):
+        """A backing directory that is missing, a file or read-only made Open MPI 4.1 fail on
+        rank 0 alone while rank 1 waited in MPI_Win_allocate_shared for ever."""
+        missing = self.path("no-such-directory")
+        self.train_with_backing_directory(missing, ["No such file or directory"])
+        a_file = self.path("a-file")
+        with open(a_file, "w") as f:
+            f.write("not a directory")
+        self.train_with_backing_directory(a_file, ["not a directory"])
+        self.mount("size=1m,ro")
+        self.train_with_backing_directory(self.mounted, ["Read-only file system"])
 
     def test_read_only_output_folder(self):
         self.mount("size=1m,ro")
