@@ -137,13 +137,18 @@ std::unique_ptr<NodeSharedStep> NodeSharedStep::create(const Communicator& comm,
   std::unique_ptr<NodeSharedStep> step(new NodeSharedStep(comm, shards));
   // One copy of the parameters on the node (rank 0 allocates it; pages are placed by the
   // first touch below, each rank's slice by its owner), and a gradient buffer per rank.
+  bool parameters_allocated = false;  // on every rank: collectively() agreed on it
   try {
     collectively(comm, [&] {
       step->parameter_window_ = allocate(comm, comm.is_root() ? bytes : 0, "parameters");
     });
+    parameters_allocated = true;
     collectively(comm, [&] { step->gradient_window_ = allocate(comm, bytes, "gradients"); });
   } catch (...) {
-    // A window that some rank lacks cannot be freed collectively: MPI_Finalize takes them.
+    // Every rank is here together (agreed failure). The parameter window exists on all of
+    // them if its allocation was agreed: free it together. A window that some rank lacks
+    // (the failed allocation's) cannot be freed collectively: MPI_Finalize takes it.
+    if (parameters_allocated) MPI_Win_free(&step->parameter_window_);
     step->parameter_window_ = step->gradient_window_ = MPI_WIN_NULL;
     throw;
   }
