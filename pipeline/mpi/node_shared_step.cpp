@@ -40,12 +40,17 @@ bool enabled_by_environment() {
 
 // Where Open MPI 4.1's shared windows keep their backing files: the MCA variable
 // osc_sm_backing_directory (mpirun --mca passes it to the ranks as OMPI_MCA_...), else
-// /dev/shm where this process may write there, else Open MPI's session directory (empty:
-// not known here).
+// /dev/shm where this process may write there, else Open MPI's session directory, which lies
+// in its temporary directory (MCA orte_tmpdir_base, else TMPDIR, TEMP, TMP, else /tmp).
 std::string backing_directory() {
   const char* text = std::getenv("OMPI_MCA_osc_sm_backing_directory");
   if (text != nullptr && *text != '\0') return text;
-  return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "";
+  if (access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  for (const char* name : {"OMPI_MCA_orte_tmpdir_base", "TMPDIR", "TEMP", "TMP"}) {
+    text = std::getenv(name);
+    if (text != nullptr && *text != '\0') return text;
+  }
+  return "/tmp";
 }
 
 // Room for the windows' backing files in `directory`: free bytes for unprivileged users, or
@@ -57,7 +62,6 @@ struct Room {
 };
 
 Room room_in(const std::string& directory) {
-  if (directory.empty()) return {UINT64_MAX, {}};
   struct stat status {};
   if (stat(directory.c_str(), &status) != 0) return {0, std::strerror(errno)};
   if (!S_ISDIR(status.st_mode)) return {0, "not a directory"};
