@@ -38,6 +38,16 @@ class PackedRows {
 // values [n, c] row-major: values(i, j) = x_i ∘ y_j for points x [n, d] and packed y [c, d].
 void pairwise(ConstRows points, const PackedRows& packed, Pairwise kind, float* values);
 
+// The same values computed one lane at a time (the path of CPUs without AVX2): what the
+// vector path must equal bit for bit.
+void pairwise_reference(ConstRows points, const PackedRows& packed, Pairwise kind, float* values);
+
+// The column of the best of row[0..c) (c >= 1): the smallest squared L2 or the largest dot
+// product, the first of equal values (-0 equals +0); a NaN never wins, and a NaN at 0 is
+// kept. nearest_in_row_reference scans one value at a time, which nearest_in_row must equal.
+Eigen::Index nearest_in_row(const float* row, Eigen::Index c, Pairwise kind);
+Eigen::Index nearest_in_row_reference(const float* row, Eigen::Index c, Pairwise kind);
+
 // For each point x [n, d], the packed row with the smallest squared L2 (kSquaredL2) or the
 // largest dot product (kDot), ties to the smaller row: labels [n]; best [n] (or nullptr) gets
 // that value.
