@@ -3,11 +3,11 @@
 #include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <Eigen/SVD>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
 
+#include "index/hamming_scan.hpp"
 #include "index/pairwise.hpp"
 #include "index/rows.hpp"
 #include "index/sampling.hpp"
@@ -73,56 +73,6 @@ void project(const HashIndex& index, const PackedRows& rotation_columns, ConstRo
   centred.rowwise() -= index.mean.transpose();
   out.resize(rows, index.bits);
   pairwise(centred, rotation_columns, Pairwise::kDot, out.data());
-}
-
-template <int kWords>
-Eigen::Index hamming(const std::uint64_t* a, const std::uint64_t* b, Eigen::Index words) {
-  Eigen::Index distance = 0;
-  const Eigen::Index count = kWords > 0 ? kWords : words;
-  for (Eigen::Index w = 0; w < count; ++w) distance += std::popcount(a[w] ^ b[w]);
-  return distance;
-}
-
-template <int kWords>
-void scan_codes(const std::uint64_t* database, const std::int64_t* ids, Eigen::Index n,
-                const std::uint64_t* query, Eigen::Index words, float* keys, std::int64_t* heap_ids,
-                Eigen::Index k) {
-  for (Eigen::Index row = 0; row < n; ++row) {
-    const auto distance = static_cast<float>(hamming<kWords>(database + row * words, query, words));
-    if (distance <= keys[0]) heap_push(keys, heap_ids, k, distance, ids[row]);
-  }
-}
-
-#if defined(__x86_64__)
-// The same loops compiled with the POPCNT instruction (std::popcount is a bit-twiddling
-// sequence without it), chosen at run time.
-template <int kWords>
-__attribute__((target("popcnt"))) void scan_codes_popcnt(const std::uint64_t* database,
-                                                         const std::int64_t* ids, Eigen::Index n,
-                                                         const std::uint64_t* query,
-                                                         Eigen::Index words, float* keys,
-                                                         std::int64_t* heap_ids, Eigen::Index k) {
-  for (Eigen::Index row = 0; row < n; ++row) {
-    Eigen::Index distance = 0;
-    const Eigen::Index count = kWords > 0 ? kWords : words;
-    for (Eigen::Index w = 0; w < count; ++w)
-      distance += __builtin_popcountll(database[row * words + w] ^ query[w]);
-    const auto key = static_cast<float>(distance);
-    if (key <= keys[0]) heap_push(keys, heap_ids, k, key, ids[row]);
-  }
-}
-#endif
-
-template <int kWords>
-void scan_dispatch(const std::uint64_t* database, const std::int64_t* ids, Eigen::Index n,
-                   const std::uint64_t* query, Eigen::Index words, float* keys,
-                   std::int64_t* heap_ids, Eigen::Index k) {
-#if defined(__x86_64__)
-  static const bool has_popcnt = __builtin_cpu_supports("popcnt");
-  if (has_popcnt)
-    return scan_codes_popcnt<kWords>(database, ids, n, query, words, keys, heap_ids, k);
-#endif
-  scan_codes<kWords>(database, ids, n, query, words, keys, heap_ids, k);
 }
 
 }  // namespace
@@ -208,13 +158,7 @@ Neighbours search_hamming(const std::uint64_t* database, const std::int64_t* ids
     float* keys = result.distances.data() + i * k;
     std::int64_t* heap_ids = result.ids.data() + i * k;
     heap_reset(keys, heap_ids, k);
-    const std::uint64_t* query = queries + i * words;
-    if (words == 1)
-      scan_dispatch<1>(database, ids, n, query, words, keys, heap_ids, k);
-    else if (words == 2)
-      scan_dispatch<2>(database, ids, n, query, words, keys, heap_ids, k);
-    else
-      scan_dispatch<0>(database, ids, n, query, words, keys, heap_ids, k);
+    scan_hamming(database, ids, n, queries + i * words, words, keys, heap_ids, k);
     heap_sort(keys, heap_ids, k);
   }
   return result;
