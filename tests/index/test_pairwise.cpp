@@ -50,13 +50,16 @@ TEST(Pairwise, NearestTakesTheSmallerIndexOnTies) {
 }
 
 // The vector path (the one this CPU runs) against the one-lane reference, bit for bit, over
-// point counts around the 4-point kernel, row counts around the 8- and 16-row blocks, and
-// dimensions of one and more.
+// point counts around the 4-point kernel, row counts around the 8- and 16-row blocks,
+// dimensions of one and more, and points whose rows are further apart than d.
 TEST(Pairwise, EqualsTheOneLaneReferenceBitForBit) {
   for (Eigen::Index n : {1, 3, 4, 5, 7, 8, 67})
     for (Eigen::Index c : {1, 7, 8, 9, 15, 16, 17, 33, 256})
       for (Eigen::Index d : {1, 2, 19, 30}) {
-        const RowMatrixXf points = random_rows(n, d, static_cast<unsigned>(n * 1000 + c * 10 + d));
+        // Points as the left columns of a wider matrix: rows d + 3 floats apart.
+        const RowMatrixXf wide =
+            random_rows(n, d + 3, static_cast<unsigned>(n * 1000 + c * 10 + d));
+        const ConstRows points = wide.leftCols(d);
         const RowMatrixXf others = random_rows(c, d, static_cast<unsigned>(c + d));
         const PackedRows packed(others);
         for (Pairwise kind : {Pairwise::kSquaredL2, Pairwise::kDot}) {
