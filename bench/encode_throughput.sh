@@ -4,9 +4,10 @@
 # torch.inference_mode, one thread, with jemalloc and with glibc's allocator) over the same
 # 60,000 Fashion-MNIST training images, interleaved, REPEAT (default 3) rounds, medians, with
 # peak RSS. Two comparisons:
-#  - the whole stage: aepipe's `images_per_s` metric (opening the data file, reading and
-#    inflating it, the forward pass, writing the deflated codes) against --mode encode-file,
-#    which does the same with h5py (same chunks, shuffle + deflate 6);
+#  - the whole stage: aepipe's `images_per_s` metric (loading the model, opening the data
+#    file, reading and inflating it, the forward pass, writing the deflated codes) against
+#    --mode encode-file, which does the same with h5py (same chunks, shuffle + deflate 6)
+#    but not its model's loading;
 #  - the forward pass alone: aepipe's `forward_images_per_s` metric (normalisation and the
 #    encoder, timed inside the stage) against --mode encode, the forward pass over images
 #    already in memory (uint8 -> float included).
@@ -48,7 +49,10 @@ images=$(/usr/bin/python3 -c "import h5py, sys; print(h5py.File(sys.argv[1])['im
 
 declare -A result memory share
 gemm_peak() {
-  OMP_NUM_THREADS=1 "${CLEAN_ENV[@]}" "$work/gemm_peak" 5 >"$work/gemm.txt"
+  if ! OMP_NUM_THREADS=1 "${CLEAN_ENV[@]}" "$work/gemm_peak" 5 >"$work/gemm.txt"; then
+    echo "encode_throughput.sh: gemm_peak failed" >&2
+    return
+  fi
   result[gemm_square2048]+="$(awk '$1 == "square2048" {print $5}' "$work/gemm.txt") "
 }
 # Peak RSS and CPU share ((user + sys) / elapsed) of a run from /usr/bin/time's "%M %e %U %S".
@@ -77,7 +81,8 @@ pytorch_encode() {  # allocator mode (encode: forward only; encode-file: the who
   rm -f "$work/pytorch-codes.h5"
   if ! "${CLEAN_ENV[@]}" "${preload[@]}" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
     /usr/bin/time -f "%M %e %U %S" -o "$work/rss" /usr/bin/python3 "$root/bench/pytorch_autoencoder.py" \
-    --mode "$2" --data "$work/train.h5" --output "$work/pytorch-codes.h5" --batch $batch \
+    --mode "$2" --data "$work/train.h5" --model "$work/model.h5" \
+    --output "$work/pytorch-codes.h5" --batch $batch \
     --threads 1 --passes 1 >"$work/log" 2>&1; then
     echo "encode_throughput.sh: PyTorch ($1, $2) failed:" >&2
     cat "$work/log" >&2
@@ -118,7 +123,7 @@ for allocator in jemalloc glibc; do
   table_row "encode, whole stage, 1 rank 1 thread, batch $batch" "$(fmt "$(m aepipe)") images/s" \
     "$label, h5py in and out: $(fmt "$(m $peer)") images/s" "$(ratio "$(m aepipe)" "$(m $peer)")" \
     "$(mb aepipe); $(mb $peer)" \
-    "data file to codes file (same chunks and filters); CPU share $(echo "${share[aepipe]}" | median)% vs $(echo "${share[$peer]}" | median)%"
+    "data file to codes file (same chunks and filters); CPU share $(echo "${share[aepipe]-}" | median)% vs $(echo "${share[$peer]-}" | median)%"
 done
 for allocator in jemalloc glibc; do
   label="PyTorch + jemalloc"

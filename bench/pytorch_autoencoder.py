@@ -17,10 +17,13 @@ Modes:
   encode-file
           what `aepipe encode` does, the way a PyTorch user would write it: reads the aepipe
           data file --data with h5py two of its chunks at a time, runs the encoder over them in
-          batches of BATCH and writes the codes to --output as aepipe does (/codes float32
-          [N, k] in chunks of those rows, shuffle + deflate level 6, and /labels when the data
-          has labels); one timed pass, from opening the input to closing the output: prints
-          images/s.
+          batches of BATCH and writes the codes to --output (/codes float32 [N, k] in chunks
+          of those rows, shuffle + deflate level 6, and /labels when the data has labels: what
+          aepipe encode chooses for data files of 32 chunks or more); one timed pass, from
+          opening the input to closing the output (aepipe's figure also includes loading its
+          model and checking its output path): prints images/s.
+--model FILE.h5 gives both encode modes the encoder of an aepipe model file, so they compute
+aepipe's codes (and deflate the same values).
 Images: an aepipe data file (/images uint8 [N, H, W, C], read with h5py) or an IDX .gz file.
 
 Threads: --threads N calls torch.set_num_threads(N); set OMP_NUM_THREADS=N as well (and
@@ -174,10 +177,27 @@ def train(args, images, widths):
           f"max_rss_mb={max_rss_mb():.0f}")
 
 
-def encode(args, images, widths):
+def load_encoder(encoder, path):
+    """Copies an aepipe model file's encoder (/encoder/<i>/W [out, in], /b [out]) into the
+    Linear layers, so the peer computes the codes aepipe computes (pixels / 255 in)."""
+    import h5py
+    linear = [layer for layer in encoder if isinstance(layer, torch.nn.Linear)]
+    with h5py.File(path, "r") as f, torch.no_grad():
+        for i, layer in enumerate(linear):
+            layer.weight.copy_(torch.from_numpy(f["encoder/%d/W" % i][:]))
+            layer.bias.copy_(torch.from_numpy(f["encoder/%d/b" % i][:]))
+
+
+def encoder_for(args, widths):
     torch.manual_seed(args.seed)
     encoder, _ = build(widths)
-    encoder.eval()
+    if args.model:
+        load_encoder(encoder, args.model)
+    return encoder.eval()
+
+
+def encode(args, images, widths):
+    encoder = encoder_for(args, widths)
     n = images.shape[0]
 
     def one_pass():
@@ -202,9 +222,7 @@ def encode(args, images, widths):
 
 def encode_file(args, widths):
     import h5py
-    torch.manual_seed(args.seed)
-    encoder, _ = build(widths)
-    encoder.eval()
+    encoder = encoder_for(args, widths)
     with torch.inference_mode():  # warm-up: the first call's allocations and kernel choice
         encoder(torch.zeros(args.batch, widths[0]))
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -248,6 +266,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", help="encode-file: the codes file to write")
+    parser.add_argument("--model", help="encode modes: the encoder's weights from this aepipe "
+                        "model file (default: PyTorch's random initialisation)")
     args = parser.parse_args()
     if args.mode == "encode-file" and (not args.data.endswith(".h5") or not args.output):
         parser.error("--mode encode-file reads an aepipe data file (--data FILE.h5) and needs --output")
