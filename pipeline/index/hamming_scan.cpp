@@ -10,10 +10,13 @@
 namespace aepipe::index {
 namespace {
 
+// Offers every row's distance to the heap, one row at a time. Inlined into each caller, so
+// std::popcount becomes the POPCNT instruction inside scan_popcnt.
 template <int kWords>
-void scan_portable(const std::uint64_t* database, const std::int64_t* ids, Eigen::Index n,
-                   const std::uint64_t* query, Eigen::Index words, float* keys,
-                   std::int64_t* heap_ids, Eigen::Index k) {
+[[gnu::always_inline]] inline void scan_rows(const std::uint64_t* database, const std::int64_t* ids,
+                                             Eigen::Index n, const std::uint64_t* query,
+                                             Eigen::Index words, float* keys,
+                                             std::int64_t* heap_ids, Eigen::Index k) {
   const Eigen::Index count = kWords > 0 ? kWords : words;
   for (Eigen::Index row = 0; row < n; ++row) {
     Eigen::Index distance = 0;
@@ -22,6 +25,13 @@ void scan_portable(const std::uint64_t* database, const std::int64_t* ids, Eigen
     const auto key = static_cast<float>(distance);
     if (key <= keys[0]) heap_push(keys, heap_ids, k, key, ids[row]);
   }
+}
+
+template <int kWords>
+void scan_portable(const std::uint64_t* database, const std::int64_t* ids, Eigen::Index n,
+                   const std::uint64_t* query, Eigen::Index words, float* keys,
+                   std::int64_t* heap_ids, Eigen::Index k) {
+  scan_rows<kWords>(database, ids, n, query, words, keys, heap_ids, k);
 }
 
 #if defined(__x86_64__)
@@ -33,14 +43,7 @@ __attribute__((target("popcnt"))) void scan_popcnt(const std::uint64_t* database
                                                    const std::uint64_t* query, Eigen::Index words,
                                                    float* keys, std::int64_t* heap_ids,
                                                    Eigen::Index k) {
-  const Eigen::Index count = kWords > 0 ? kWords : words;
-  for (Eigen::Index row = 0; row < n; ++row) {
-    Eigen::Index distance = 0;
-    for (Eigen::Index w = 0; w < count; ++w)
-      distance += __builtin_popcountll(database[row * words + w] ^ query[w]);
-    const auto key = static_cast<float>(distance);
-    if (key <= keys[0]) heap_push(keys, heap_ids, k, key, ids[row]);
-  }
+  scan_rows<kWords>(database, ids, n, query, words, keys, heap_ids, k);
 }
 
 // Bits set in each 64-bit lane of x: nibble counts from a table (vpshufb), summed per lane.
